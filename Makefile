@@ -1,0 +1,35 @@
+# The two README commands and friends. Every target works from a fresh clone.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+export HYPOTHESIS_PROFILE ?= dev
+
+.PHONY: setup demo test lint animations bench clean
+
+# 1st README command: a virtual environment (if missing), the package, then the main job.
+setup: $(VENV)/.installed demo
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test,dev]'
+	touch $@
+
+demo: $(VENV)/.installed
+	$(BIN)/sgdlab demo
+
+# 2nd README command: the test suite.
+test: $(VENV)/.installed
+	$(BIN)/python -m pytest -q
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check sgdlab tests lessons benchmarks
+
+animations: $(VENV)/.installed
+	$(BIN)/sgdlab animate lecture --out-dir animations
+
+bench: $(VENV)/.installed
+	$(BIN)/python benchmarks/optimizer.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis figures

@@ -1,5 +1,50 @@
-"""Placeholder: sub-commands of this area are being written (see the open issues)."""
+"""``sgdlab demo``: the main job on the built-in synthetic data, headless.
+
+It runs the SGD lessons 1–6 straight through (figures saved as PNG) and renders the lecture's
+animations, so that a fresh set-up ends with everything a teacher needs on disk.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+LESSONS = range(1, 7)
+
+
+def run_demo(figures: Path, animations: Path | None) -> None:
+    """Run lessons 1–6 without pausing, then (unless ``animations`` is None) render the set."""
+    from sgdlab.lessons import run_lesson
+
+    figures.mkdir(parents=True, exist_ok=True)
+    for number in LESSONS:
+        start = time.perf_counter()
+        run_lesson(number, pause=False, figures=figures)
+        print(f"\n[demo] lesson {number} done in {time.perf_counter() - start:.1f} s\n")
+    if animations is not None:
+        from sgdlab.animate import render_lecture_set
+
+        start = time.perf_counter()
+        paths = render_lecture_set(animations)
+        print(f"[demo] rendered {len(paths)} animations into {animations}/ "
+              f"in {time.perf_counter() - start:.1f} s")
+    print(f"[demo] figures are in {figures}/")
+
+
+def _handle(args: argparse.Namespace) -> int:
+    run_demo(args.figures, None if args.no_animations else args.animations)
+    return 0
 
 
 def add_commands(subparsers) -> None:
-    """Register this area's sub-commands (none yet)."""
+    p = subparsers.add_parser(
+        "demo", help="run the SGD lessons headless and render the lecture animations",
+        description=__doc__.splitlines()[0],
+    )
+    p.add_argument("--figures", type=Path, default=Path("figures"),
+                   help="folder for the lessons' PNG figures (default: figures)")
+    p.add_argument("--animations", type=Path, default=Path("animations"),
+                   help="folder for the lecture animations (default: animations)")
+    p.add_argument("--no-animations", action="store_true", help="skip rendering the animations")
+    p.set_defaults(func=_handle)

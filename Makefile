@@ -20,7 +20,7 @@ demo: $(VENV)/.installed
 
 # 2nd README command: the test suite.
 test: $(VENV)/.installed
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check sgdlab tests lessons benchmarks

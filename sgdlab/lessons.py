@@ -1,5 +1,155 @@
-"""Placeholder: sub-commands of this area are being written (see the open issues)."""
+"""Find, list and run the numbered step-through lessons in ``lessons/``.
+
+Each lesson is a script ``NN_name.py`` whose module docstring gives its title (first line) and a
+one-line summary (the next paragraph). ``sgdlab lessons`` lists them; ``sgdlab lesson N`` runs
+one in this process, with the pauses and figures configured through :mod:`sgdlab.teach`'s
+environment variables.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import re
+import runpy
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import sgdlab
+from sgdlab.errors import SgdlabError
+from sgdlab.teach import FIGURES_ENV, NO_PAUSE_ENV
+
+LESSON_FILE = re.compile(r"^(\d+)_\w+\.py$")
+
+
+@dataclass(frozen=True)
+class Lesson:
+    """One lesson script: its number, title, one-line summary and path."""
+
+    number: int
+    title: str
+    summary: str
+    path: Path
+
+
+def lessons_dir() -> Path:
+    """The ``lessons/`` folder beside the package (sgdlab is installed editable from a clone)."""
+    folder = Path(sgdlab.__file__).resolve().parents[1] / "lessons"
+    if not folder.is_dir():
+        raise SgdlabError(
+            f"the lessons folder was not found at {folder}; the lessons ship with the source, so "
+            f"install sgdlab from a clone with `pip install -e .` (or `make setup`)"
+        )
+    return folder
+
+
+def _read_docstring(path: Path) -> tuple[str, str]:
+    """Title (first line) and summary (second paragraph, joined) of a script's docstring."""
+    doc = ast.get_docstring(ast.parse(path.read_text(encoding="utf-8"))) or ""
+    paragraphs = [" ".join(p.split()) for p in doc.split("\n\n") if p.strip()]
+    title = paragraphs[0].rstrip(".") if paragraphs else path.stem
+    summary = paragraphs[1] if len(paragraphs) > 1 else ""
+    return title, summary
+
+
+def list_lessons() -> list[Lesson]:
+    """All lessons, in number order."""
+    found = []
+    for path in lessons_dir().glob("*.py"):
+        match = LESSON_FILE.match(path.name)
+        if match:
+            title, summary = _read_docstring(path)
+            found.append(Lesson(int(match.group(1)), title, summary, path))
+    return sorted(found, key=lambda lesson: lesson.number)
+
+
+def get_lesson(number: int) -> Lesson:
+    """The lesson with this number; an unknown number raises with the valid ones."""
+    lessons = list_lessons()
+    for lesson in lessons:
+        if lesson.number == number:
+            return lesson
+    valid = ", ".join(str(lesson.number) for lesson in lessons) or "none found"
+    raise SgdlabError(f"there is no lesson {number}; the lessons are {valid} "
+                      f"(`sgdlab lessons` lists them)")
+
+
+@contextmanager
+def _environment(**values: str | None) -> Iterator[None]:
+    """Set (or, for ``None``, remove) environment variables, restoring them afterwards."""
+    saved = {key: os.environ.get(key) for key in values}
+    try:
+        for key, value in values.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def run_lesson_file(path: str | os.PathLike, pause: bool = False,
+                    figures: str | os.PathLike | None = None) -> dict[str, Any]:
+    """Run a lesson script in this process, as ``__main__``, and return its variables.
+
+    Args:
+        path: the script.
+        pause: wait for Enter after each explanation (only ever when stdin is a terminal).
+        figures: save figures in this folder; ``None`` leaves the choice to
+            :func:`sgdlab.teach.show` (a window if it can, else ``./figures``).
+    """
+    with _environment(**{
+        NO_PAUSE_ENV: None if pause else "1",
+        FIGURES_ENV: None if figures is None else str(figures),
+    }):
+        return runpy.run_path(str(path), run_name="__main__")
+
+
+def run_lesson(number: int, pause: bool = False, figures: Path | None = None) -> None:
+    """Run lesson ``number`` from start to end (see :func:`run_lesson_file`)."""
+    run_lesson_file(get_lesson(number).path, pause=pause, figures=figures)
+
+
+def _list_command(args) -> int:
+    for lesson in list_lessons():
+        print(f"{lesson.number:2d}  {lesson.title}")
+        if lesson.summary:
+            print(f"    {lesson.summary}")
+    print("\nrun one with `sgdlab lesson N` (add --no-pause to run straight through)")
+    return 0
+
+
+def _run_command(args) -> int:
+    lesson = get_lesson(args.number)
+    print(f"Lesson {lesson.number}: {lesson.title}")
+    run_lesson(lesson.number, pause=not args.no_pause, figures=args.figures)
+    print(f"\nEnd of lesson {lesson.number}.")
+    return 0
 
 
 def add_commands(subparsers) -> None:
-    """Register this area's sub-commands (none yet)."""
+    """Register ``sgdlab lessons`` and ``sgdlab lesson N [--no-pause] [--figures DIR]``."""
+    listing = subparsers.add_parser("lessons", help="list the step-through lessons",
+                                    description="List the numbered step-through lessons.")
+    listing.set_defaults(func=_list_command)
+
+    one = subparsers.add_parser(
+        "lesson", help="run one lesson step by step",
+        description="Run a lesson: an explanation, a pause, then the values, step by step. "
+                    "Figures open in a window, or are saved as PNG when there is no display.",
+    )
+    one.add_argument("number", type=int, metavar="N", help="the lesson's number (see `lessons`)")
+    one.add_argument("--no-pause", action="store_true",
+                     help="run straight through without waiting for Enter")
+    one.add_argument("--figures", type=Path, metavar="DIR", default=None,
+                     help="save the figures as PNG files in DIR (default: a window if there "
+                          "is a display, else ./figures)")
+    one.set_defaults(func=_run_command)

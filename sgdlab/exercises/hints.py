@@ -1,0 +1,85 @@
+"""What each exercise asks for and the mistakes students make most often, for ``sgdlab check``."""
+
+from __future__ import annotations
+
+HINTS: dict[int, str] = {
+    1: """\
+linear(x, a) multiplies every row of x by the coefficients a and adds up: ŷ = x @ a.
+x has shape (n, k) and a has shape (k,), so the result has one number per row: shape (n,).
+Common mistakes:
+  - adding up over the wrong axis: (x * a).sum(0) gives k numbers, one per column;
+  - writing the lecture's line a[0]*x[:, 0] + a[1]: that assumes the second column is all
+    ones, but linear must work for any x and any number of columns;
+  - going through numpy or Python floats: the result must stay a tensor built from a, or
+    autograd cannot send gradients back to a.""",
+    2: """\
+mse(y_hat, y) is the MEAN of the squared differences: ((y_hat - y)**2).mean().
+Common mistakes:
+  - .sum() instead of .mean(): the loss would grow with the number of points;
+  - forgetting the square, or using abs(): negative and positive errors must not cancel, and
+    the loss of a miss by 2 is 4, not 2;
+  - taking a square root at the end: that is the RMSE, not the MSE;
+  - returning loss.item() (a Python float): backward() needs a tensor.""",
+    3: """\
+mse_grad(x, y, a) is the gradient of L(a) = (1/n) Σ (xᵢ·a − yᵢ)² with respect to a:
+    ∇L = (2/n) · xᵀ (x a − y)          a vector of shape (k,)
+Work it out with the chain rule: the derivative of u² is 2u, and the derivative of xᵢ·a with
+respect to a is the row xᵢ.
+Common mistakes:
+  - forgetting the 2 from the square, or the 1/n from the mean;
+  - the sign: (x a − y), not (y − x a);
+  - multiplying by x instead of xᵀ (check the shapes: (k, n) @ (n,) gives (k,)).""",
+    4: """\
+update(x, y, a, lr) is lesson 3's update(): predict, compute the loss, call loss.backward(),
+then inside `with torch.no_grad():` move a IN PLACE by −lr·a.grad (a.sub_(...) or a -= ...)
+and zero a.grad (gradients add up otherwise). Return the loss before the step as a float.
+Common mistakes:
+  - a = a - lr * a.grad makes a NEW tensor inside the function; the caller's a never changes;
+  - forgetting a.grad.zero_(): the next backward() adds to the old gradient;
+  - a += lr * a.grad climbs the loss instead of descending it;
+  - computing the loss again after the step and returning that.""",
+    5: """\
+sgd_step(params, lr) does for every parameter what update() does for a: under
+torch.no_grad(), for each p that has a gradient (skip p.grad is None: that parameter took no
+part in the loss), move p in place by −lr·p.grad, then zero p.grad.
+Common mistakes:
+  - p = p - lr * p.grad only renames p inside the loop; the model's parameter stays the same;
+  - forgetting to zero the gradient, or crashing on a parameter whose .grad is None;
+  - looping over params twice: model.parameters() is a generator and is empty the second time.""",
+    6: """\
+momentum_step(params, velocities, lr, beta) keeps a running velocity per parameter:
+    v ← beta·v + p.grad        then        p ← p − lr·v
+both in place (v.mul_(beta).add_(p.grad); p.sub_(lr * v)), then zero p.grad.
+This is torch.optim.SGD(momentum=beta) with dampening 0.
+Common mistakes:
+  - v = beta*v + p.grad makes a new tensor; the caller's velocity stays zero, so the next step
+    has no momentum;
+  - moving p with the old velocity, then updating v: update v FIRST;
+  - (1 − beta)·p.grad: that is "dampening", an exponential average; torch's default adds the
+    whole gradient;
+  - forgetting to zero the gradients.""",
+    7: """\
+minibatches(n, batch_size, generator) shuffles the row indices 0 … n−1 once, drawing the random
+order from generator (torch.randperm takes generator=...), then cuts the order into consecutive
+pieces of batch_size (Tensor.split does that) and returns them as a list.
+Common mistakes:
+  - torch.randint draws WITH replacement: some rows appear twice, others never;
+  - torch.randperm(n) without generator= uses the global random state, so the same seed does
+    not give the same batches and other code's randomness changes;
+  - dropping the short last batch, or slicing with off-by-one bounds;
+  - not shuffling at all, or making a new generator with a fixed seed: every epoch would then
+    see the rows in the same order.""",
+    8: """\
+accuracy(logits, targets): the predicted class of each row is the index of its largest logit
+(argmax along the class axis, dim=1); accuracy is the fraction of rows where that equals the
+target, returned as a Python float. error_rate(logits, targets) is 1 − accuracy.
+Common mistakes:
+  - argmax over dim=0 (the best ROW for each class) instead of dim=1 (the best class per row);
+  - counting the correct rows without dividing by n;
+  - argmin instead of argmax, or returning a tensor instead of a float.""",
+}
+
+
+def hint(number: int) -> str:
+    """The hint for exercise ``number``."""
+    return HINTS[number]

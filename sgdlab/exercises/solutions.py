@@ -1,0 +1,143 @@
+"""A student's solutions file: write it from the template, load it back, name what is missing."""
+
+from __future__ import annotations
+
+import importlib.machinery
+import importlib.resources
+import importlib.util
+import os
+import sys
+import tempfile
+import traceback
+from collections.abc import Iterable
+from pathlib import Path
+from types import ModuleType
+
+from sgdlab.errors import SgdlabError
+from sgdlab.exercises import EXERCISES, FUNCTIONS, exercise_of
+
+
+class MissingFunctionError(SgdlabError, AttributeError):
+    """The solutions file does not define a function an exercise needs."""
+
+
+class Solutions:
+    """The exercise functions of one solutions file, looked up by name: ``impl.mse(y_hat, y)``.
+
+    ``namespace`` is the loaded module (or any object with the functions as attributes);
+    ``origin`` names it in messages. Asking for a function it lacks raises
+    :class:`MissingFunctionError`, which says which exercise asks for it.
+    """
+
+    def __init__(self, namespace: object, origin: str) -> None:
+        self._namespace = namespace
+        self.origin = origin
+
+    def __getattr__(self, name: str):
+        if name.startswith("_"):
+            raise AttributeError(name)
+        found = getattr(self._namespace, name, None)
+        if callable(found):
+            return found
+        try:
+            number = f" (exercise {exercise_of(name).number})"
+        except KeyError:
+            number = ""
+        what = "no function" if found is None else f"a {type(found).__name__}, not a function,"
+        raise MissingFunctionError(
+            f"{self.origin} has {what} named {name}(){number}; define it with exactly that name "
+            f"(`sgdlab exercises init NEW_FILE` writes a template with every function)"
+        )
+
+    def missing(self, functions: Iterable[str] = FUNCTIONS) -> list[str]:
+        """The names among ``functions`` that this file does not define as functions."""
+        return [name for name in functions if not callable(getattr(self._namespace, name, None))]
+
+    def __repr__(self) -> str:
+        return f"solutions({self.origin!r})"
+
+
+def reference_solutions() -> Solutions:
+    """sgdlab's own solutions (:mod:`sgdlab.exercises.reference`)."""
+    from sgdlab.exercises import reference
+
+    return Solutions(reference, "sgdlab's reference solution")
+
+
+def load_solutions(path: str | os.PathLike) -> Solutions:
+    """Import the Python file at ``path`` as a solutions file.
+
+    Raises:
+        SgdlabError: the file is missing, has a syntax error or fails while importing; the
+            message names the file and line and says what to do.
+    """
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise SgdlabError(f"no solutions file at {path}; write the template with "
+                          f"`sgdlab exercises init {path}`")
+    name = "sgdlab_solutions_" + "".join(c if c.isalnum() else "_" for c in path.stem)
+    loader = importlib.machinery.SourceFileLoader(name, str(path))
+    spec = importlib.util.spec_from_loader(name, loader)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        loader.exec_module(module)
+    except SyntaxError as err:
+        del sys.modules[name]
+        raise SgdlabError(
+            f"{path} has a syntax error on line {err.lineno}: {err.msg}\n"
+            f"    {(err.text or '').strip()}\nfix that line and run the check again"
+        ) from None
+    except Exception as err:
+        del sys.modules[name]
+        lines = [f.lineno for f in traceback.extract_tb(err.__traceback__)
+                 if Path(f.filename) == path]
+        where = f" on line {lines[-1]}" if lines else ""
+        raise SgdlabError(
+            f"importing {path} failed{where}: {type(err).__name__}: {err}\n"
+            f"code at the top level of the file runs on import; keep it inside the functions"
+        ) from None
+    return Solutions(module, path.name)
+
+
+def require(solutions: Solutions, numbers: Iterable[int]) -> None:
+    """Raise :class:`MissingFunctionError` naming every function the exercises need but lack."""
+    wanted = [name for n in numbers for name in EXERCISES[n].functions]
+    missing = solutions.missing(wanted)
+    if missing:
+        listed = ", ".join(f"{name}() (exercise {exercise_of(name).number})" for name in missing)
+        raise MissingFunctionError(
+            f"{solutions.origin} does not define {listed}; keep the names of the template "
+            f"(`sgdlab exercises init NEW_FILE` writes one to copy from)"
+        )
+
+
+def template_text() -> str:
+    """The source of the template: every exercise function with its docstring and a stub."""
+    return (importlib.resources.files("sgdlab.exercises") / "template.py").read_text("utf-8")
+
+
+def write_template(path: str | os.PathLike, force: bool = False) -> Path:
+    """Write the exercise template to ``path``; refuse to replace a file unless ``force``.
+
+    The file is written to a temporary name in the same folder and then renamed, so an
+    interrupted write never leaves half a file.
+    """
+    path = Path(path).expanduser()
+    if path.is_dir():
+        raise SgdlabError(f"{path} is a folder; give a file name such as {path / 'solutions.py'}")
+    if path.exists() and not force:
+        raise SgdlabError(f"{path} already exists and may hold your work; choose another name, "
+                          f"or pass --force to overwrite it with a fresh template")
+    if path.suffix != ".py":
+        raise SgdlabError(f"{path} should end in .py so that Python can import it")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(template_text())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path

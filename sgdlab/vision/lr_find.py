@@ -1,0 +1,177 @@
+"""The learning-rate finder: train briefly with a rising learning rate and watch the loss.
+
+Step ``i`` uses ``lr(i) = start_lr · (end_lr/start_lr)^(i/(num_it−1))`` (every group the same
+rate, momentum fixed) on the next training mini-batch, starting the loader over if it has fewer
+than ``num_it`` batches. The raw losses are noisy, so they are smoothed with an exponential
+moving average and corrected for its start at zero::
+
+    avg_i = β·avg_{i−1} + (1 − β)·loss_i,   avg_{−1} = 0
+    smoothed_i = avg_i / (1 − β^(i+1))                        (β = 0.98)
+
+The sweep stops early once ``smoothed_i > 4 · min(smoothed_0..i)`` or it is NaN: past that
+point the learning rate is far too high. Afterwards the model's weights (BatchNorm statistics
+included), the optimizer's state and the learner's random stream are put back exactly as they
+were: the finder only looks.
+
+Two suggestions, computed on the smoothed curve without its first tenth (tiny rates, noisy
+start) and without the point that stopped the sweep:
+
+* ``steepest``: where the loss falls fastest per unit of ``log lr`` — the learning rate at the
+  start of the step with the most negative ``Δsmoothed / Δlog(lr)``;
+* ``minimum_div_10``: the learning rate of the lowest smoothed loss, divided by 10 (the minimum
+  itself is already on the edge of too high).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from tqdm.auto import tqdm
+
+from sgdlab.errors import SgdlabError
+from sgdlab.vision.schedule import lr_find_schedule
+
+if TYPE_CHECKING:
+    from sgdlab.vision.learner import Learner
+
+#: The sweep stops once the smoothed loss exceeds this many times its best value.
+STOP_FACTOR = 4.0
+
+
+def smooth_losses(losses: Sequence[float], beta: float = 0.98) -> list[float]:
+    """Bias-corrected exponential moving average of ``losses`` (see the module docstring)."""
+    if not 0.0 <= beta < 1.0:
+        raise SgdlabError(f"beta must be in [0, 1), got {beta}; fastai uses 0.98")
+    avg, smoothed = 0.0, []
+    for i, loss in enumerate(losses):
+        avg = beta * avg + (1 - beta) * loss
+        smoothed.append(avg / (1 - beta ** (i + 1)))
+    return smoothed
+
+
+def suggest_lrs(lrs: Sequence[float], losses: Sequence[float]) -> tuple[float, float]:
+    """``(steepest, minimum_div_10)`` for a finished (already trimmed) sweep."""
+    if len(lrs) != len(losses) or len(lrs) < 2:
+        raise SgdlabError(f"need at least 2 (lr, loss) points to suggest a learning rate, got "
+                          f"{len(lrs)}; the loss diverged almost at once: lower start_lr")
+    slopes = [(losses[i + 1] - losses[i]) / (math.log(lrs[i + 1]) - math.log(lrs[i]))
+              for i in range(len(lrs) - 1)]
+    steepest = lrs[min(range(len(slopes)), key=slopes.__getitem__)]
+    minimum = lrs[min(range(len(losses)), key=losses.__getitem__)]
+    return steepest, minimum / 10
+
+
+@dataclass
+class LRFinderResult:
+    """What the finder saw.
+
+    Attributes:
+        lrs: the learning rate of each step taken.
+        losses: the smoothed, bias-corrected loss of each step.
+        raw_losses: the mini-batch loss of each step, before its update.
+        steepest, minimum_div_10: the two suggestions (see the module docstring).
+        stopped_early: True when the loss diverged before ``num_it`` steps.
+    """
+
+    lrs: list[float]
+    losses: list[float]
+    raw_losses: list[float]
+    steepest: float
+    minimum_div_10: float
+    stopped_early: bool
+
+    def plot(self, path: str | os.PathLike) -> Path:
+        """Smoothed loss against learning rate (log axis), suggestions marked, as a PNG."""
+        from matplotlib.figure import Figure
+
+        from sgdlab.vision.learner import save_figure
+
+        points = [(lr, loss) for lr, loss in zip(self.lrs, self.losses, strict=True)
+                  if math.isfinite(loss)]
+        fig = Figure(figsize=(6, 4))
+        ax = fig.subplots()
+        ax.plot([p[0] for p in points], [p[1] for p in points], lw=1.5)
+        log_lrs = [math.log(p[0]) for p in points]
+        for lr, style, name in ((self.steepest, "ro", "steepest"),
+                                (self.minimum_div_10, "gs", "minimum/10")):
+            y = _interp(math.log(lr), log_lrs, [p[1] for p in points])
+            ax.plot([lr], [y], style, markersize=8, label=f"{name}: {lr:.2e}")
+        ax.set_xscale("log")
+        ax.set(xlabel="learning rate (log scale)", ylabel="smoothed training loss",
+               title="Learning-rate finder")
+        ax.legend()
+        fig.tight_layout()
+        return save_figure(fig, path)
+
+
+def _interp(x: float, xs: list[float], ys: list[float]) -> float:
+    """Linear interpolation in increasing ``xs``, clamped at the ends."""
+    if x <= xs[0]:
+        return ys[0]
+    for i in range(1, len(xs)):
+        if x <= xs[i]:
+            t = (x - xs[i - 1]) / (xs[i] - xs[i - 1])
+            return ys[i - 1] + t * (ys[i] - ys[i - 1])
+    return ys[-1]
+
+
+def lr_find(learn: Learner, start_lr: float = 1e-7, end_lr: float = 10.0, num_it: int = 100,
+            stop_div: bool = True, beta: float = 0.98) -> LRFinderResult:
+    """Run the finder on ``learn``'s training data; leaves ``learn`` exactly as it was."""
+    lr_find_schedule(0, num_it, start_lr, end_lr)  # validates the arguments
+    smooth_losses([], beta)
+    dls = learn._need_data()
+    model, opt = learn.model, learn.opt
+    saved_weights = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    saved_opt = copy.deepcopy(opt.state_dict())
+    saved_rng, was_training = learn._rng_state, model.training
+    lrs, raw, smoothed = [], [], []
+    diverged = False
+    try:
+        with learn._rng():
+            model.train()
+            batches = iter(_cycle(dls.train))
+            bar = tqdm(range(num_it), leave=False, disable=not learn.progress, desc="lr_find")
+            avg, best = 0.0, math.inf
+            for i in bar:
+                xb, yb = next(batches)
+                lr = lr_find_schedule(i, num_it, start_lr, end_lr)
+                learn.set_hyper([lr] * learn.n_groups, learn.momentum)
+                loss = learn.train_batch(xb, yb)
+                avg = beta * avg + (1 - beta) * loss
+                value = avg / (1 - beta ** (i + 1))
+                lrs.append(lr)
+                raw.append(loss)
+                smoothed.append(value)
+                best = min(best, value)
+                if stop_div and (math.isnan(value) or value > STOP_FACTOR * best):
+                    diverged = True
+                    break
+            bar.close()
+    finally:
+        model.load_state_dict(saved_weights)
+        opt.load_state_dict(saved_opt)
+        learn._rng_state = saved_rng
+        model.train(was_training)
+    end = len(lrs) - 1 if diverged or not math.isfinite(smoothed[-1]) else len(lrs)
+    start = num_it // 10 if end - num_it // 10 >= 3 else 0
+    steepest, minimum_div_10 = suggest_lrs(lrs[start:end], smoothed[start:end])
+    return LRFinderResult(lrs, smoothed, raw, steepest, minimum_div_10,
+                          stopped_early=len(lrs) < num_it)
+
+
+def _cycle(loader: Iterable) -> Iterator:
+    """Batches from ``loader``, starting over (a new epoch) whenever it runs out."""
+    while True:
+        empty = True
+        for batch in loader:
+            empty = False
+            yield batch
+        if empty:
+            raise SgdlabError("the training loader yields no batches; is the training set empty?")

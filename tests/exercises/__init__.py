@@ -1,0 +1,1 @@
+"""The sgdlab exercises: property tests that prove a solutions file right or wrong."""

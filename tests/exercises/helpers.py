@@ -1,0 +1,58 @@
+"""Comparisons that fail with a message written for students, and gradient bookkeeping."""
+
+from __future__ import annotations
+
+import torch
+
+
+def show(t: object) -> str:
+    """A short printout of a tensor or number for failure messages."""
+    if isinstance(t, torch.Tensor):
+        return repr(t.detach()).replace("\n", "\n            ")
+    return repr(t)
+
+
+def assert_close(actual: object, expected: torch.Tensor, message: str, tol: float = 1e-7) -> None:
+    """Fail with ``message`` unless ``actual`` is a tensor equal to ``expected`` up to ``tol``.
+
+    The tolerance is relative to the size of the expected numbers (at least 1).
+    """
+    if not isinstance(actual, torch.Tensor):
+        raise AssertionError(f"{message}\n  expected a tensor, got {type(actual).__name__}: "
+                             f"{show(actual)}")
+    if actual.shape != expected.shape:
+        raise AssertionError(f"{message}\n  expected shape {tuple(expected.shape)}, got "
+                             f"{tuple(actual.shape)}")
+    actual = actual.detach().to(torch.float64)
+    expected = expected.detach().to(torch.float64)
+    scale = max(1.0, expected.abs().max().item()) if expected.numel() else 1.0
+    if not torch.allclose(actual, expected, rtol=tol, atol=tol * scale):
+        raise AssertionError(f"{message}\n  got:      {show(actual)}\n  expected: "
+                             f"{show(expected)}")
+
+
+def assert_float_close(actual: object, expected: float, message: str, tol: float = 1e-7) -> None:
+    """Fail with ``message`` unless ``actual`` is a Python float close to ``expected``."""
+    if not isinstance(actual, float):
+        raise AssertionError(f"{message}\n  expected a Python float, got "
+                             f"{type(actual).__name__}: {show(actual)} (use .item())")
+    if abs(actual - expected) > tol * max(1.0, abs(expected)):
+        raise AssertionError(f"{message}\n  got:      {actual!r}\n  expected: {expected!r}")
+
+
+def gradient_is_zeroed(p: torch.Tensor) -> bool:
+    """True when ``p.grad`` was reset: None or all zeros."""
+    return p.grad is None or not p.grad.any()
+
+
+def add_gradient(p: torch.Tensor, g: torch.Tensor) -> None:
+    """Add ``g`` to ``p.grad`` the way ``backward()`` does: accumulate, or set when None."""
+    if p.grad is None:
+        p.grad = g.clone()
+    else:
+        p.grad += g
+
+
+def leaf(values: torch.Tensor) -> torch.Tensor:
+    """A fresh leaf tensor that tracks gradients, holding a copy of ``values``."""
+    return values.detach().clone().requires_grad_(True)

@@ -5,8 +5,9 @@ Two readers share one verdict type, :class:`Diagnosis`:
 * :func:`diagnose` reads a per-epoch table ``(train_loss, valid_loss, error_rate)`` — a
   learner's ``recorder.rows``, dicts or plain tuples — and applies these rules in order:
 
-  1. **lr too high** — a loss is NaN/inf, or the validation loss jumps to more than
-     ``EXPLODE_FACTOR`` times its lowest earlier value (in epoch 1: that epoch's train loss).
+  1. **lr too high** — a loss is NaN/inf, or the train or validation loss jumps to more than
+     ``EXPLODE_FACTOR`` times its lowest earlier value (the validation loss of epoch 1 is
+     compared with that epoch's train loss).
   2. **too many epochs** — the error rate improved by more than the noise margin
      ``m(e) = max(ERROR_NOISE_ABS, ERROR_NOISE_REL · e)`` and then stayed above its best ``e``
      by more than ``m(e)`` for at least ``MIN_WORSE_EPOCHS`` epochs in a row.
@@ -23,6 +24,9 @@ Two readers share one verdict type, :class:`Diagnosis`:
   the full-batch loss ``L_k`` against the least-squares optimum ``L*``: the excess
   ``e_k = L_k − L*`` shrinks at every step of stable full-batch gradient descent, so a growing
   excess means the learning rate is past the edge ``2/λmax``.
+
+``sgdlab diagnose PATH`` does the same from the command line, for a CSV table (fastai's
+``CSVLogger`` layout) or a saved History (``.pt``).
 """
 
 from __future__ import annotations
@@ -94,7 +98,7 @@ REMEDIES: dict[str, str] = {
 _FIELDS = ("train_loss", "valid_loss", "error_rate")
 _FORMAT_HINT = ("diagnose() needs one row per epoch: (train_loss, valid_loss, error_rate) "
                 "tuples, dicts with those keys, objects with those attributes (a learner's "
-                "recorder.rows), or the recorder itself")
+                "recorder.rows), or the recorder or learner itself")
 
 
 @dataclass(frozen=True)
@@ -139,7 +143,7 @@ def diagnose(rows) -> Diagnosis:
         rows: the epochs in order, each as an object with attributes ``train_loss``,
             ``valid_loss`` and ``error_rate`` (e.g. ``EpochRow``), a mapping with those keys, or
             a 3-sequence ``(train_loss, valid_loss, error_rate)``; or an object with a ``.rows``
-            attribute holding them (a recorder).
+            attribute holding them (a recorder), or with a ``.recorder`` (a learner).
 
     Returns:
         A :class:`Diagnosis`; its evidence quotes the numbers (epochs counted from 1).
@@ -165,7 +169,9 @@ def diagnose(rows) -> Diagnosis:
 def _epoch_table(rows) -> list[tuple[float, float, float]]:
     if rows is None:
         raise SgdlabError(f"got None instead of epochs; {_FORMAT_HINT}")
-    if hasattr(rows, "rows") and not isinstance(rows, Mapping):
+    if hasattr(rows, "recorder") and not isinstance(rows, Mapping):  # a learner
+        rows = rows.recorder
+    if hasattr(rows, "rows") and not isinstance(rows, Mapping):  # a recorder
         rows = rows.rows
     if isinstance(rows, (str, bytes, Mapping)) or not isinstance(rows, Iterable):
         raise SgdlabError(f"got a {type(rows).__name__}, not a sequence of epochs; "
@@ -221,14 +227,14 @@ def _check_lr_too_high(table) -> Diagnosis | None:
             if not math.isfinite(loss):
                 return _verdict("lr_too_high", f"At epoch {epoch} the {name} loss became "
                                 f"{loss}{err_text}: the weights blew up.")
-        if train > EXPLODE_FACTOR * lowest_train:
+        if 0 < lowest_train < math.inf and train > EXPLODE_FACTOR * lowest_train:
             return _verdict("lr_too_high", (
                 f"At epoch {epoch} the train loss jumped to {_g(train)}, "
                 f"{_times(train, lowest_train)} its lowest earlier value "
                 f"{_g(lowest_train)}{err_text}."))
         reference, what = ((lowest_valid, "its lowest earlier value") if epoch > 1
                            else (train, "the train loss of that epoch"))
-        if valid > EXPLODE_FACTOR * reference:
+        if 0 < reference < math.inf and valid > EXPLODE_FACTOR * reference:
             return _verdict("lr_too_high", (
                 f"At epoch {epoch} the validation loss exploded to {_g(valid)}, "
                 f"{_times(valid, reference)} "
@@ -352,12 +358,14 @@ def _nothing_wrong(table) -> str:
     lowest = min(range(n), key=lambda i: table[i][1])
     if v1 > (1 + VALID_LOSS_STEP) * table[lowest][1]:
         best = min(range(n), key=lambda i: table[i][2])
+        errors = (f"kept improving ({_g(e0)} to {_g(table[best][2])} at epoch {best + 1})"
+                  if e0 - table[best][2] > _noise_margin(table[best][2]) else
+                  f"did not get worse ({_g(e0)} to {_g(e1)})")
         notes.append(
             f"The validation loss rose from {_g(table[lowest][1])} at epoch {lowest + 1} to "
-            f"{_g(v1)} while the train loss fell to {_g(t1)}, yet the error rate kept "
-            f"improving ({_g(e0)} to {_g(table[best][2])} at epoch {best + 1}) and never "
-            f"worsened for long. Train loss below validation loss and a rising validation "
-            f"loss alone are not overfitting; only a worsening error rate is.")
+            f"{_g(v1)} while the train loss went to {_g(t1)}, but the error rate {errors}. "
+            f"Train loss below validation loss and a rising validation loss alone are not "
+            f"overfitting; only a lasting rise of the error rate is.")
     streaks = _worse_streaks([err for _, _, err in table])
     if streaks and streaks[-1][2] == n - 1:
         best, first, last = streaks[-1]
@@ -365,7 +373,7 @@ def _nothing_wrong(table) -> str:
         notes.append(
             f"The error rate ended at {_g(e1)} after {_g(table[best][2])} at epoch {best + 1}: "
             f"{count} worse epoch{'s' if count > 1 else ''} so far, not yet a sustained "
-            f"worsening ({MIN_WORSE_EPOCHS} in a row); one image more or less can do that. "
+            f"worsening ({MIN_WORSE_EPOCHS} in a row); a few images more or less can do that. "
             f"Watch whether it keeps rising.")
     if len(notes) == 1:
         notes.append("Nothing here looks like the four problems.")
@@ -429,10 +437,12 @@ def diagnose_history(history: History) -> Diagnosis:
     if growing:
         return _verdict("lr_too_high", (
             f"With lr {lr:g} the full-batch loss is growing: from {_g(losses[lowest].item())} "
-            f"at step {lowest} to {_g(losses[-1].item())} at step {history.steps}, so lr is "
-            f"past the edge of stability 2/λmax = {_g(edge)}"
-            + ("." if history.batches is None else " (small batches become unstable sooner)."),
-            ), too_high_remedy)
+            f"at step {lowest} to {_g(losses[-1].item())} at step {history.steps}. The steps "
+            f"overshoot: " + (
+                f"stable gradient descent never raises the loss (the edge is 2/λmax = "
+                f"{_g(edge)})." if history.batches is None else
+                f"with small batches that starts below the full-batch edge 2/λmax = "
+                f"{_g(edge)}.")), too_high_remedy)
     if lr >= edge:
         return _verdict("lr_too_high", (
             f"lr {lr:g} is past the edge of stability 2/λmax = {_g(edge)}: along the steepest "

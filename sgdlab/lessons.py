@@ -80,20 +80,19 @@ def get_lesson(number: int) -> Lesson:
 @contextmanager
 def _environment(**values: str | None) -> Iterator[None]:
     """Set (or, for ``None``, remove) environment variables, restoring them afterwards."""
+    def apply(settings: dict[str, str | None]) -> None:
+        for key, value in settings.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
     saved = {key: os.environ.get(key) for key in values}
     try:
-        for key, value in values.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+        apply(values)
         yield
     finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+        apply(saved)
 
 
 def run_lesson_file(path: str | os.PathLike, pause: bool = False,

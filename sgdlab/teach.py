@@ -104,7 +104,8 @@ def step(title: str, text: str = "") -> None:
             os.environ[NO_PAUSE_ENV] = "1"
 
 
-def _can_open_window() -> bool:
+def can_open_window() -> bool:
+    """True when matplotlib's backend draws in a window (not a file or a notebook)."""
     import matplotlib
 
     backend = matplotlib.get_backend().lower()
@@ -143,7 +144,7 @@ def show(fig, name: str) -> Path | None:
 
             display(fig)
         folder = figures_dir()
-        window = not in_notebook() and pausing() and _can_open_window()
+        window = not in_notebook() and pausing() and can_open_window()
         if folder is not None or (not window and not in_notebook()):
             saved = (folder or DEFAULT_FIGURES) / f"{lesson_name()}-{name}.png"
             _save_png(fig, saved)

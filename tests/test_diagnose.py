@@ -163,7 +163,7 @@ def test_student_run_is_not_overfitting(valid_start):
     assert result.problem == "none", str(result)
     assert "1.318 at epoch 8" in result.evidence
     assert "alone are not overfitting" in result.evidence
-    assert "0.662 to 0.549" in result.evidence
+    assert "kept improving (0.662 to 0.549" in result.evidence
 
 
 # ---------------------------------------------------------------------------------------------
@@ -186,6 +186,12 @@ def test_non_finite_loss_means_lr_too_high(bad, column):
     assert "epoch 3" in result.evidence and str(bad) in result.evidence
 
 
+def test_exploding_train_loss_means_lr_too_high():
+    rows = [(0.5, 0.4, 0.2), (0.3, 0.3, 0.1), (500.0, 0.35, 0.1)]
+    result = diagnose(rows)
+    assert result.problem == "lr_too_high" and "train loss jumped to 500" in result.evidence
+
+
 def test_explosion_threshold_is_relative_to_the_best_validation_loss():
     good = SYNTHETIC["none"]
     best_valid = min(valid for _, valid, _ in good)
@@ -199,6 +205,18 @@ def test_heavy_overfit_train_loss_near_zero_is_not_an_explosion():
     # valid loss 500x the train loss of the same epoch, but only ~1.5x its own best
     rows = [(0.8, 0.6, 0.30), (0.1, 0.45, 0.20), (0.01, 0.5, 0.19), (0.001, 0.6, 0.19)]
     assert diagnose(rows).problem == "none"
+
+
+def test_slow_train_loss_below_valid_loss_is_not_lr_too_low():
+    # late in a good run the train loss barely moves too, but it sits below the valid loss
+    rows = [(0.200, 0.30, 0.10), (0.199, 0.30, 0.10), (0.198, 0.30, 0.10), (0.197, 0.30, 0.10)]
+    assert diagnose(rows).problem == "none"
+
+
+def test_barely_moving_train_loss_is_lr_too_low_even_if_valid_loss_still_falls():
+    # both rules fit; the train loss's pace is what says the lr holds it back
+    rows = [(2.00, 1.6, 0.70), (1.99, 1.4, 0.66), (1.98, 1.2, 0.62)]
+    assert diagnose(rows).problem == "lr_too_low"
 
 
 def test_still_improving_threshold_separates_too_few_from_levelled_off():
@@ -256,7 +274,7 @@ class EpochRow(NamedTuple):
 
 
 @pytest.mark.parametrize("form", ["tuples", "dicts", "epoch_rows", "namespaces", "recorder",
-                                  "numpy", "tensor", "tensor_scalars"])
+                                  "learner", "numpy", "tensor", "tensor_scalars"])
 def test_every_input_form_gives_the_same_diagnosis(form):
     table = DEFAULT_LR
     expected = diagnose(table)
@@ -269,12 +287,23 @@ def test_every_input_form_gives_the_same_diagnosis(form):
                                for row in table],
         "recorder": lambda: SimpleNamespace(rows=[EpochRow(i, *row, 13.0)
                                                   for i, row in enumerate(table)]),
+        "learner": lambda: SimpleNamespace(recorder=SimpleNamespace(rows=[
+            EpochRow(i, *row, 13.0) for i, row in enumerate(table)])),
         "numpy": lambda: np.array(table),
         "tensor": lambda: torch.tensor(table, dtype=torch.float64),
         "tensor_scalars": lambda: [tuple(torch.tensor(v, dtype=torch.float64) for v in row)
                                    for row in table],
     }[form]()
     assert diagnose(rows) == expected
+
+
+def test_the_vision_learners_recorder_is_understood():
+    learner = pytest.importorskip("sgdlab.vision.learner")
+    recorder = learner.Recorder()
+    for epoch, (train, valid, err) in enumerate(DEFAULT_LR):
+        recorder.rows.append(learner.EpochRow(epoch, train, valid, err, 13.0))
+    assert diagnose(recorder) == diagnose(DEFAULT_LR)
+    assert diagnose(recorder.rows) == diagnose(DEFAULT_LR)
 
 
 @pytest.mark.parametrize("rows, words", [
@@ -356,6 +385,7 @@ rows_strategy = st.lists(st.tuples(finite_loss, finite_loss, st.floats(0.0, 1.0)
 @given(rows_strategy)
 def test_any_valid_table_gets_a_verdict_with_evidence(rows):
     result = diagnose(rows)
+    assert isinstance(result.evidence, str) and isinstance(result.remedy, str)
     assert result.problem in diag.TITLES
     assert result.title == diag.TITLES[result.problem]
     assert result.evidence and result.remedy
@@ -370,12 +400,21 @@ def data():
     return sgdlab.make_linear_data()
 
 
+def judge(history: sgdlab.History) -> Diagnosis:
+    """diagnose_history, checking that the verdict is well formed and prints."""
+    result = diagnose_history(history)
+    assert result.problem in diag.TITLES and result.title == diag.TITLES[result.problem]
+    assert isinstance(result.evidence, str) and isinstance(result.remedy, str)
+    assert str(result).startswith(result.title)
+    return result
+
+
 def run(data, lr: float, steps: int = 100) -> sgdlab.History:
     return sgdlab.gradient_descent(*data, lr=lr, steps=steps, on_divergence="stop")
 
 
 def test_history_lr_too_low(data):
-    result = diagnose_history(run(data, 1e-3))
+    result = judge(run(data, 1e-3))
     assert result.problem == "lr_too_low", str(result)
     assert "0.001" in result.evidence and "10x or 100x" in result.remedy
 
@@ -384,13 +423,13 @@ def test_history_lecture_lr_converges(data):
     history = run(data, 0.1)
     a_star = sgdlab.least_squares(*data)  # independent check: it did reach the optimum
     assert torch.allclose(history.final_params, a_star, atol=1e-2)
-    assert diagnose_history(history).problem == "none"
+    assert judge(history).problem == "none"
 
 
 def test_history_diverged(data):
     history = run(data, 1.5)
     assert history.diverged_at is not None
-    result = diagnose_history(history)
+    result = judge(history)
     assert result.problem == "lr_too_high"
     assert f"step {history.diverged_at}" in result.evidence
 
@@ -399,11 +438,27 @@ def test_history_growing_loss_without_divergence_is_lr_too_high(data):
     lr = 1.05 * sgdlab.max_stable_lr(data.x)
     history = run(data, lr, steps=30)
     assert history.diverged_at is None  # grew, but not yet past train.py's explosion test
-    assert diagnose_history(history).problem == "lr_too_high"
+    assert judge(history).problem == "lr_too_high"
+
+
+@pytest.mark.parametrize("minibatch", [False, True])
+def test_history_growing_loss_below_the_edge_is_lr_too_high(data, minibatch):
+    # a hand-made record whose parameters drift away from the optimum at lr 0.5 (below the
+    # edge): the rule reads the loss, not the lr
+    steps = 30
+    a_star = sgdlab.least_squares(*data)
+    params = a_star + 0.1 * torch.arange(1, steps + 2, dtype=torch.float32)[:, None]
+    history = sgdlab.History(
+        x=data.x, y=data.y, params=params,
+        losses=torch.zeros(steps, dtype=torch.float64),
+        lrs=torch.full((steps,), 0.5, dtype=torch.float64),
+        batches=[torch.arange(16)] * steps if minibatch else None)
+    result = judge(history)
+    assert result.problem == "lr_too_high" and "growing" in result.evidence
 
 
 def test_history_good_lr_stopped_early_needs_more_steps(data):
-    result = diagnose_history(run(data, 0.1, steps=10))
+    result = judge(run(data, 0.1, steps=10))
     assert result.problem == "too_few_epochs", str(result)
     assert "more steps" in result.remedy
 
@@ -413,13 +468,13 @@ def test_history_lr_past_the_edge_is_too_high_before_the_loss_grows(data):
     history = run(data, lr, steps=5)
     losses = history.full_losses()
     assert losses[-1] < losses[0] and history.diverged_at is None  # still falling, for now
-    result = diagnose_history(history)
+    result = judge(history)
     assert result.problem == "lr_too_high" and "past the edge" in result.evidence
 
 
 def test_history_minibatch_sgd_converges(data):
     history = sgdlab.minibatch_sgd(*data, lr=0.1, epochs=10, batch_size=16, seed=0)
-    assert diagnose_history(history).problem == "none"
+    assert judge(history).problem == "none"
 
 
 def test_history_minibatch_noise_floor_is_not_a_problem():
@@ -429,20 +484,20 @@ def test_history_minibatch_noise_floor_is_not_a_problem():
                    / history.full_losses()[0])
     assert excess_left > 0.05  # far from the optimum: the noise floor of batches of one
     # the same learning rates in full-batch steps do converge
-    assert diagnose_history(run(data, 0.1, steps=history.steps)).problem == "none"
-    result = diagnose_history(history)
+    assert judge(run(data, 0.1, steps=history.steps)).problem == "none"
+    result = judge(history)
     assert result.problem == "none" and "mini-batch noise" in result.evidence
 
 
 def test_history_minibatch_lr_too_low(data):
     history = sgdlab.minibatch_sgd(*data, lr=1e-3, epochs=10, batch_size=16, seed=0)
-    assert diagnose_history(history).problem == "lr_too_low"
+    assert judge(history).problem == "lr_too_low"
 
 
 def test_history_minibatch_explosion(data):
     history = sgdlab.minibatch_sgd(*data, lr=1.5, epochs=10, batch_size=16, seed=0,
                                    on_divergence="stop")
-    assert diagnose_history(history).problem == "lr_too_high"
+    assert judge(history).problem == "lr_too_high"
 
 
 def test_history_errors(data):

@@ -14,27 +14,29 @@ guess.
 from sgdlab.animate.lecture import LECTURE_SET, render_lecture_set
 from sgdlab.animate.movie import DEFAULT_FPS, Movie
 from sgdlab.animate.panels import LineFit, LossCurve, Panel
+from sgdlab.animate.player import show
 from sgdlab.animate.replay import truncate
 from sgdlab.animate.scenes import (
     SCENES,
     SceneOptions,
     build_scene,
+    compare,
     describe_lr,
     full_vs_minibatch,
     learning_rates,
     line_fit,
     loss_curve,
     loss_surface,
+    overview,
     parameter_space,
 )
-from sgdlab.animate.show import show
 from sgdlab.animate.surface import LossSurface, ParameterSpace, mse_grid
 from sgdlab.animate.writers import probe_video, save, video_format
 
 __all__ = [
     "DEFAULT_FPS", "LECTURE_SET", "LineFit", "LossCurve", "LossSurface", "Movie", "Panel",
-    "ParameterSpace", "SCENES", "SceneOptions", "build_scene", "describe_lr",
+    "ParameterSpace", "SCENES", "SceneOptions", "build_scene", "compare", "describe_lr",
     "full_vs_minibatch", "learning_rates", "line_fit", "loss_curve", "loss_surface",
-    "mse_grid", "parameter_space", "probe_video", "render_lecture_set", "save", "show",
+    "mse_grid", "overview", "parameter_space", "probe_video", "render_lecture_set", "save", "show",
     "truncate", "video_format",
 ]

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 SCENE_NAMES = ("line-fit", "loss-curve", "parameter-space", "surface", "learning-rates",
-               "minibatch")
+               "minibatch", "overview")
 
 
 def frame_size(text: str) -> tuple[int, int]:

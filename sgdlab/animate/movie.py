@@ -98,13 +98,12 @@ class Movie:
         self._figure: Figure | None = None
         self._dynamic: list[Artist] = []
         self._suptitle = None
+        self.build()
 
     # -- building ---------------------------------------------------------------------------
     @property
     def figure(self) -> Figure:
-        """The figure, built on first use on an Agg canvas (no pyplot, no window)."""
-        if self._figure is None:
-            self.build()
+        """The figure (on an Agg canvas unless built for a window)."""
         return self._figure
 
     def build(self, pyplot: bool = False) -> Figure:
@@ -157,8 +156,6 @@ class Movie:
         if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 0 <= k < self.frames:
             raise SgdlabError(f"frame must be a whole number from 0 to {self.frames - 1}, "
                               f"got {k!r}")
-        if self._figure is None:
-            self.build()
         for panel in self.panels:
             panel.update(int(k))
         if self._suptitle is not None:

@@ -10,13 +10,14 @@ and only then builds the picture, so replaying is free of training.
 ``surface``         the contours next to the same bowl as a 3D surface
 ``learning-rates``  one data set, one start, several learning rates side by side
 ``minibatch``       full-batch and mini-batch SGD on the same contours
+``overview``        line fit, loss curve and contours of one run side by side
 ==================  ==============================================================
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -83,27 +84,55 @@ def default_lrs(x: torch.Tensor) -> list[float]:
     return [0.01, 0.1, round(0.95 * edge, 2), round(1.15 * edge, 2)]
 
 
+def compare(histories: Mapping[str, History] | Sequence[History], frames: int | None = None,
+            size=(1280, 640), **movie) -> Movie:
+    """Runs side by side, one column each: the line fit on top, the path on the contours below.
+
+    ``histories`` maps a heading to each run (or is a list; the runs' labels head the
+    columns). All columns share their axes limits, taken from the runs that stay finite, so a
+    diverging run leaves its panels (and says "diverged at step k") without changing the scale
+    of the others. Shorter runs freeze on their last state.
+    """
+    if isinstance(histories, Mapping):
+        headings, runs = list(histories), list(histories.values())
+    else:
+        runs = list(histories)
+        headings = [h.label or f"run {i + 1}" for i, h in enumerate(runs)]
+    if not runs:
+        raise SgdlabError("give at least one History to compare")
+    lines, params = line_limits(runs), parameter_limits(runs)
+    top = [LineFit(h, heading=heading, limits=lines)
+           for h, heading in zip(runs, headings, strict=True)]
+    bottom = [ParameterSpace(h, limits=params) for h in runs]
+    movie.setdefault("fontsize", 8.0)
+    return Movie([top, bottom], frames=frames, size=size, **movie)
+
+
 def learning_rates(x: torch.Tensor, y: torch.Tensor, lrs: Sequence[float] | None = None,
                    steps: int = 100, a0: Sequence[float] = START, size=(1280, 640),
                    **movie) -> Movie:
     """Scene 4: the same data and start with several learning rates, side by side.
 
-    Top row: the line fit; bottom row: the path on the contours. All columns share their
-    axes limits, taken from the runs that stay finite, so a diverging run leaves its panels
-    (and says "diverged at step k") without changing the scale of the others.
+    Records one full-batch run per learning rate (a diverging one stops where it blows up)
+    and shows them with :func:`compare`; each column is headed by what its rate does.
     """
     lrs = default_lrs(x) if lrs is None else list(lrs)
     if not lrs:
         raise SgdlabError("give at least one learning rate to compare")
-    runs = [gradient_descent(x, y, a0, lr, steps, on_divergence="stop") for lr in lrs]
-    lines, params = line_limits(runs), parameter_limits(runs)
-    top = [LineFit(h, heading=f"lr {lr:g}: {describe_lr(x, lr, steps)}", limits=lines)
-           for h, lr in zip(runs, lrs, strict=True)]
-    bottom = [ParameterSpace(h, limits=params) for h in runs]
-    movie.setdefault("fontsize", 8.0)
+    runs = {f"lr {lr:g}: {describe_lr(x, lr, steps)}":
+            gradient_descent(x, y, a0, lr, steps, on_divergence="stop") for lr in lrs}
+    if len(runs) != len(lrs):
+        raise SgdlabError(f"learning rates repeat in {lrs}; give each one once")
     movie.setdefault("title", f"the same data and start, {len(lrs)} learning rates "
                               f"(2/λmax = {max_stable_lr(x):.3g})")
-    return Movie([top, bottom], frames=steps + 1, size=size, **movie)
+    return compare(runs, frames=steps + 1, size=size, **movie)
+
+
+def overview(history: History, frames: int | None = None, size=(1280, 440), **movie) -> Movie:
+    """One run three ways: the line fit, the loss curve and the path on the contours."""
+    movie.setdefault("fontsize", 9.0)
+    return Movie([LineFit(history), LossCurve(history), ParameterSpace(history)],
+                 frames=frames, size=size, **movie)
 
 
 def full_vs_minibatch(x: torch.Tensor, y: torch.Tensor, lr: float = 0.1, steps: int = 100,
@@ -175,6 +204,7 @@ SCENES: dict[str, Callable[..., Movie]] = {
     "surface": _single_run(loss_surface, "surface"),
     "learning-rates": _learning_rates,
     "minibatch": _minibatch,
+    "overview": _single_run(overview, "overview"),
 }
 
 

@@ -1,4 +1,5 @@
-"""``sgdlab exercises init FILE`` writes the template; ``sgdlab check N|all --impl FILE`` checks it."""
+"""``sgdlab exercises init FILE`` writes the template; ``sgdlab check N|all --impl FILE`` runs
+its tests."""
 
 from __future__ import annotations
 

@@ -11,7 +11,6 @@ import tempfile
 import traceback
 from collections.abc import Iterable
 from pathlib import Path
-from types import ModuleType
 
 from sgdlab.errors import SgdlabError
 from sgdlab.exercises import EXERCISES, FUNCTIONS, exercise_of
@@ -39,15 +38,27 @@ class Solutions:
         found = getattr(self._namespace, name, None)
         if callable(found):
             return found
+        raise MissingFunctionError(
+            f"{self.origin} {self.describe_missing(name)}; define it with exactly that name "
+            f"(`sgdlab exercises init NEW_FILE` writes a template with every function)"
+        )
+
+    def describe_missing(self, name: str) -> str:
+        """``"has no function mse() (exercise 2)"``, or what ``mse`` is when not a function."""
         try:
             number = f" (exercise {exercise_of(name).number})"
         except KeyError:
             number = ""
-        what = "no function" if found is None else f"a {type(found).__name__}, not a function,"
-        raise MissingFunctionError(
-            f"{self.origin} has {what} named {name}(){number}; define it with exactly that name "
-            f"(`sgdlab exercises init NEW_FILE` writes a template with every function)"
-        )
+        found = getattr(self._namespace, name, None)
+        if found is None:
+            return f"has no function {name}(){number}"
+        shown = repr(found) if len(repr(found)) <= 40 else repr(found)[:37] + "..."
+        return f"defines {name}{number} as the {type(found).__name__} {shown}, not as a function"
+
+    @property
+    def namespace(self) -> object:
+        """The loaded module (or object) the functions come from."""
+        return self._namespace
 
     def missing(self, functions: Iterable[str] = FUNCTIONS) -> list[str]:
         """The names among ``functions`` that this file does not define as functions."""
@@ -105,9 +116,9 @@ def require(solutions: Solutions, numbers: Iterable[int]) -> None:
     wanted = [name for n in numbers for name in EXERCISES[n].functions]
     missing = solutions.missing(wanted)
     if missing:
-        listed = ", ".join(f"{name}() (exercise {exercise_of(name).number})" for name in missing)
+        listed = "; it ".join(solutions.describe_missing(name) for name in missing)
         raise MissingFunctionError(
-            f"{solutions.origin} does not define {listed}; keep the names of the template "
+            f"{solutions.origin} {listed}. Keep the names of the template "
             f"(`sgdlab exercises init NEW_FILE` writes one to copy from)"
         )
 

@@ -15,8 +15,9 @@ batch is transformed by a handful of tensor operations, never one image at a tim
   ``[0, 1]``.
 * normalization: ``(x - mean) / std`` per channel (ImageNet statistics by default).
 
-The random numbers come from a private CPU ``torch.Generator`` (one ``torch.rand(B, 8)`` per
-batch), so the same seed gives the same augmentation on every device.
+The random numbers come from a private ``torch.Generator`` on the images' device (one
+``torch.rand(B, 8)`` per batch), so the same seed gives the same augmentation on the same
+device, and nothing is copied between host and GPU while training.
 """
 
 from __future__ import annotations
@@ -28,9 +29,6 @@ import torch
 import torch.nn.functional as F
 
 from sgdlab.errors import SgdlabError
-
-# ITU-R 601 luma weights: grey = 0.299 R + 0.587 G + 0.114 B
-GREY_WEIGHTS = (0.299, 0.587, 0.114)
 
 
 @dataclass(frozen=True)
@@ -66,11 +64,12 @@ class Augmentation:
                 raise SgdlabError(f"{name} must be in [0, 1), got {value!r}; 0.2 is a light jitter")
 
     def draw(self, n: int, generator: torch.Generator) -> dict[str, torch.Tensor]:
-        """Draw the random parameters of ``n`` images (CPU tensors of shape ``(n,)``).
+        """Draw the random parameters of ``n`` images: tensors of shape ``(n,)``.
 
-        One ``torch.rand(n, 8)`` call, so a seeded generator gives the same draws everywhere.
+        One ``torch.rand(n, 8)`` call on the generator's device, so the same generator state
+        gives the same draws.
         """
-        u = torch.rand(n, 8, generator=generator)
+        u = torch.rand(n, 8, generator=generator, device=generator.device)
         scale = self.min_scale + (1 - self.min_scale) * u[:, 0]
         log_low, log_high = math.log(self.ratio[0]), math.log(self.ratio[1])
         ratio = torch.exp(log_low + (log_high - log_low) * u[:, 1])
@@ -91,7 +90,7 @@ class Augmentation:
 def crop_matrices(half_w: torch.Tensor, half_h: torch.Tensor, centre_x: torch.Tensor,
                   centre_y: torch.Tensor, flip: torch.Tensor) -> torch.Tensor:
     """The ``(B, 2, 3)`` affine matrices that map output coordinates into the source crop."""
-    theta = torch.zeros(half_w.shape[0], 2, 3, dtype=torch.float32)
+    theta = torch.zeros(half_w.shape[0], 2, 3, dtype=torch.float32, device=half_w.device)
     theta[:, 0, 0] = torch.where(flip, -half_w, half_w)
     theta[:, 0, 2] = centre_x
     theta[:, 1, 1] = half_h
@@ -139,19 +138,31 @@ def colour_jitter(x: torch.Tensor, brightness: torch.Tensor, contrast: torch.Ten
         return factor.to(device=x.device, dtype=x.dtype).view(-1, 1, 1, 1)
 
     b, c, s = per_image(brightness), per_image(contrast), per_image(saturation)
-    weights = torch.tensor(GREY_WEIGHTS, device=x.device, dtype=x.dtype).view(1, 3, 1, 1)
-    grey = (x * weights).sum(dim=1, keepdim=True)
+    grey = grey_level(x)
     mean_grey = grey.mean(dim=(2, 3), keepdim=True)
     grey.mul_((1 - s) * b * c).add_(b * (1 - c) * mean_grey)
     return x.mul_(s * b * c).add_(grey).clamp_(0.0, 1.0)
 
 
-def normalize(x: torch.Tensor, mean: tuple[float, float, float],
-              std: tuple[float, float, float]) -> torch.Tensor:
-    """``(x - mean) / std`` per channel of a ``(B, 3, H, W)`` batch in ``[0, 1]``."""
-    mean_t = torch.tensor(mean, device=x.device, dtype=x.dtype).view(1, 3, 1, 1)
-    std_t = torch.tensor(std, device=x.device, dtype=x.dtype).view(1, 3, 1, 1)
-    return (x - mean_t).div_(std_t)
+def grey_level(x: torch.Tensor) -> torch.Tensor:
+    """Grey level (ITU-R 601 luma) ``g = 0.299 R + 0.587 G + 0.114 B``, shape ``(B, 1, H, W)``."""
+    return 0.299 * x[:, 0:1] + 0.587 * x[:, 1:2] + 0.114 * x[:, 2:3]
+
+
+def channel_stats(values: tuple[float, float, float] | torch.Tensor,
+                  like: torch.Tensor) -> torch.Tensor:
+    """Per-channel numbers as a ``(1, 3, 1, 1)`` tensor on ``like``'s device (no copy if there)."""
+    return torch.as_tensor(values, dtype=like.dtype, device=like.device).view(1, 3, 1, 1)
+
+
+def normalize(x: torch.Tensor, mean: tuple[float, float, float] | torch.Tensor,
+              std: tuple[float, float, float] | torch.Tensor) -> torch.Tensor:
+    """``(x - mean) / std`` per channel of a ``(B, 3, H, W)`` batch in ``[0, 1]``.
+
+    Pass ``mean`` and ``std`` as tensors already on the device to avoid a host→GPU copy per
+    batch (see :func:`channel_stats`).
+    """
+    return (x - channel_stats(mean, x)).div_(channel_stats(std, x))
 
 
 def augment_batch(images: torch.Tensor, size: int, augmentation: Augmentation,
@@ -163,7 +174,8 @@ def augment_batch(images: torch.Tensor, size: int, augmentation: Augmentation,
             bilinear sampling does not smooth, so keep the source at most ~1.25× the output).
         size: output side in pixels.
         augmentation: the settings.
-        generator: a private CPU generator; the same state gives the same batch.
+        generator: a private generator on the images' device; the same state gives the
+            same batch.
     """
     params = augmentation.draw(images.shape[0], generator)
     theta = crop_matrices(params["half_w"], params["half_h"], params["centre_x"],

@@ -35,7 +35,7 @@ import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from sgdlab.errors import SgdlabError
-from sgdlab.vision.augment import Augmentation, augment_batch, normalize
+from sgdlab.vision.augment import Augmentation, augment_batch, channel_stats, normalize
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -188,6 +188,8 @@ def _resolve_device(device: str | torch.device | None) -> torch.device:
     if resolved.type == "cuda" and not torch.cuda.is_available():
         raise SgdlabError(f"device {str(resolved)!r} was asked for but PyTorch sees no GPU; "
                           f"use device='cpu' or leave it out")
+    if resolved.type == "cuda" and resolved.index is None:
+        resolved = torch.device("cuda", torch.cuda.current_device())
     return resolved
 
 
@@ -367,6 +369,9 @@ class CachedImageLoader:
     needs at least two images); with an ``augmentation`` every batch is randomly cropped,
     flipped and colour-jittered from the same generator. Without both, batches follow the item
     order, so the same position means the same image every epoch.
+
+    The generator lives on the images' device and everything a batch needs is already there,
+    so producing a batch never waits for the GPU (no host↔device copies, no synchronisation).
     """
 
     def __init__(self, images: torch.Tensor, labels: torch.Tensor, items: list[Path],
@@ -376,11 +381,16 @@ class CachedImageLoader:
                  generator: torch.Generator | None = None) -> None:
         if (shuffle or augmentation is not None) and generator is None:
             raise SgdlabError("a shuffled or augmented loader needs a torch.Generator")
+        if generator is not None and generator.device != images.device:
+            raise SgdlabError(f"the generator is on {generator.device} but the images are on "
+                              f"{images.device}; make it with torch.Generator(device=...)")
         self.images, self.labels, self.items = images, labels, items
         self.batch_size, self.size = batch_size, size
         self.mean, self.std = mean, std
         self.shuffle, self.augmentation, self.generator = shuffle, augmentation, generator
         self.device = images.device
+        like = torch.empty(0, device=self.device)
+        self._mean, self._std = channel_stats(mean, like), channel_stats(std, like)
 
     @property
     def n(self) -> int:
@@ -393,9 +403,9 @@ class CachedImageLoader:
         return full + (1 if rest and not dropped else 0)
 
     def batch_indices(self) -> list[torch.Tensor]:
-        """One epoch of index batches (CPU); draws a permutation when shuffling."""
-        order = (torch.randperm(self.n, generator=self.generator) if self.shuffle
-                 else torch.arange(self.n))
+        """One epoch of index batches (on the device); draws a permutation when shuffling."""
+        order = (torch.randperm(self.n, generator=self.generator, device=self.device)
+                 if self.shuffle else torch.arange(self.n, device=self.device))
         return list(order.split(self.batch_size))[:len(self)]
 
     def make_batch(self, indices: torch.Tensor,
@@ -408,7 +418,7 @@ class CachedImageLoader:
                               generator if generator is not None else self.generator)
         else:
             x = images.float().div_(255.0)
-        return normalize(x, self.mean, self.std), self.labels[idx]
+        return normalize(x, self._mean, self._std), self.labels[idx]
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         for indices in self.batch_indices():
@@ -467,10 +477,14 @@ class ImageDataLoaders:
         self.train = CachedImageLoader(
             train_images.to(self.device), self.train_labels.to(self.device), self.train_items,
             batch_size, size, self.mean, self.std, shuffle=True,
-            augmentation=self.augmentation, generator=torch.Generator().manual_seed(int(seed)))
+            augmentation=self.augmentation, generator=self._generator())
         self.valid = CachedImageLoader(
             valid_images.to(self.device), self.valid_labels.to(self.device), self.valid_items,
             batch_size, size, self.mean, self.std)
+
+    def _generator(self) -> torch.Generator:
+        """A fresh private generator on the device, seeded with ``seed``."""
+        return torch.Generator(device=self.device).manual_seed(int(self.seed))
 
     def _labels(self, items: list[Path]) -> torch.Tensor:
         index = {name: i for i, name in enumerate(self.classes)}
@@ -517,8 +531,8 @@ class ImageDataLoaders:
         if not isinstance(n, int) or n < 1:
             raise SgdlabError(f"n must be a positive number of images, got {n!r}")
         n = min(n, self.train.n)
-        generator = torch.Generator().manual_seed(int(self.seed))
-        indices = torch.randperm(self.train.n, generator=generator)[:n]
+        generator = self._generator()
+        indices = torch.randperm(self.train.n, generator=generator, device=self.device)[:n]
         xb, yb = self.train.make_batch(indices, generator)
         std = torch.tensor(self.std, device=xb.device).view(1, 3, 1, 1)
         mean = torch.tensor(self.mean, device=xb.device).view(1, 3, 1, 1)

@@ -136,7 +136,7 @@ class ClassificationInterpretation:
         ncols = max(1, min(ncols, len(indices)))
         nrows = math.ceil(len(indices) / ncols)
         fig = Figure(figsize=(3.2 * ncols, 3.4 * nrows + 0.4))
-        axes = fig.subplots(nrows, ncols, squeeze=False).flat
+        axes = list(fig.subplots(nrows, ncols, squeeze=False).flat)
         for ax in axes:
             ax.axis("off")
         for ax, loss, i in zip(axes, losses.tolist(), indices.tolist(), strict=False):

@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import torch
+from hypothesis import Phase, settings
+
+#: Settings of every exercise test: the active profile (dev or ci) without hypothesis's explain
+#: phase, which traces every line it runs, costs seconds per failure and tells students little.
+exercise_settings = settings(phases=[phase for phase in Phase if phase is not Phase.explain])
 
 
 def show(t: object) -> str:

@@ -10,12 +10,13 @@ import pytest
 import torch
 from hypothesis import given
 
-from exercises.helpers import assert_close, leaf
+from exercises.helpers import assert_close, exercise_settings, leaf
 from exercises.strategies import matrices, problems, sizes, small_floats
 
 pytestmark = pytest.mark.ex1
 
 
+@exercise_settings
 @given(problem=problems())
 def test_linear_gives_one_prediction_per_row(impl, problem):
     x, _, a = problem
@@ -30,6 +31,7 @@ def test_linear_gives_one_prediction_per_row(impl, problem):
         f"{y_hat.dtype} (a tensor you made yourself needs dtype=x.dtype)")
 
 
+@exercise_settings
 @given(x=matrices())
 def test_linear_of_a_unit_vector_picks_a_column(impl, x):
     for j in range(x.shape[1]):
@@ -41,6 +43,7 @@ def test_linear_of_a_unit_vector_picks_a_column(impl, x):
                      f"x[:, {j}]. Every column of x counts, not only the first two")
 
 
+@exercise_settings
 @given(problem=problems(), s=small_floats, t=small_floats)
 def test_linear_is_linear_in_a(impl, problem, s, t):
     x, _, a = problem
@@ -52,6 +55,7 @@ def test_linear_is_linear_in_a(impl, problem, s, t):
                  f"t*linear(x, b) (here s={s}, t={t}); no constant may be added", tol=1e-6)
 
 
+@exercise_settings
 @given(problem=problems(rows=sizes.map(lambda n: n + 1)))
 def test_linear_treats_rows_independently(impl, problem):
     x, _, a = problem
@@ -61,6 +65,7 @@ def test_linear_treats_rows_independently(impl, problem):
                  "must reverse the predictions")
 
 
+@exercise_settings
 @given(problem=problems())
 def test_gradients_flow_back_to_a(impl, problem):
     x, _, a = problem

@@ -12,7 +12,7 @@ import pytest
 import torch
 from hypothesis import given
 
-from exercises.helpers import assert_close, leaf
+from exercises.helpers import assert_close, exercise_settings, leaf
 from exercises.strategies import pairs, small_floats, tensors
 
 pytestmark = pytest.mark.ex2
@@ -20,9 +20,10 @@ pytestmark = pytest.mark.ex2
 
 def python_mse(y_hat: torch.Tensor, y: torch.Tensor) -> float:
     """The mean of squared differences, with plain Python floats."""
-    return math.fsum((p - t) ** 2 for p, t in zip(y_hat.tolist(), y.tolist())) / len(y)
+    return math.fsum((p - t) ** 2 for p, t in zip(y_hat.tolist(), y.tolist(), strict=True)) / len(y)
 
 
+@exercise_settings
 @given(pair=pairs())
 def test_mse_returns_a_0d_tensor(impl, pair):
     y_hat, y = pair
@@ -37,6 +38,7 @@ def test_mse_returns_a_0d_tensor(impl, pair):
         f"mse must keep the dtype of its inputs: {y.dtype} in, {y.dtype} out, got {loss.dtype}")
 
 
+@exercise_settings
 @given(pair=pairs())
 def test_mse_is_the_mean_of_squared_errors(impl, pair):
     y_hat, y = pair
@@ -48,6 +50,7 @@ def test_mse_is_the_mean_of_squared_errors(impl, pair):
         "mse must not change its inputs (no in-place operations such as y_hat -= y)")
 
 
+@exercise_settings
 @given(pair=pairs())
 def test_mse_is_a_mean_not_a_sum(impl, pair):
     y_hat, y = pair
@@ -58,6 +61,7 @@ def test_mse_is_a_mean_not_a_sum(impl, pair):
                  "change it (a sum would double; dividing by n − 1 would change it too)")
 
 
+@exercise_settings
 @given(y=tensors((3,)), miss=small_floats)
 def test_a_constant_miss_by_c_costs_c_squared(impl, y, miss):
     loss = impl.mse(y + miss, y)
@@ -67,6 +71,7 @@ def test_a_constant_miss_by_c_costs_c_squared(impl, y, miss):
                  tol=1e-6)
 
 
+@exercise_settings
 @given(pair=pairs())
 def test_mse_is_symmetric_and_zero_for_perfect_predictions(impl, pair):
     y_hat, y = pair
@@ -77,6 +82,7 @@ def test_mse_is_symmetric_and_zero_for_perfect_predictions(impl, pair):
                  "direction, because the difference is squared")
 
 
+@exercise_settings
 @given(pair=pairs())
 def test_mse_sends_gradients_to_the_predictions(impl, pair):
     y_hat, y = pair

@@ -10,7 +10,7 @@ import pytest
 import torch
 from hypothesis import given
 
-from exercises.helpers import assert_close
+from exercises.helpers import assert_close, exercise_settings
 from exercises.strategies import problems, tensors
 
 pytestmark = pytest.mark.ex3
@@ -27,6 +27,7 @@ def finite_differences(x: torch.Tensor, y: torch.Tensor, a: torch.Tensor) -> tor
     return torch.stack([(loss(x, y, a + e) - loss(x, y, a - e)) / (2 * h) for e in steps])
 
 
+@exercise_settings
 @given(problem=problems())
 def test_mse_grad_has_one_entry_per_coefficient(impl, problem):
     x, y, a = problem
@@ -42,6 +43,7 @@ def test_mse_grad_has_one_entry_per_coefficient(impl, problem):
         f"{grad.dtype}")
 
 
+@exercise_settings
 @given(problem=problems())
 def test_mse_grad_matches_finite_differences(impl, problem):
     x, y, a = problem
@@ -51,10 +53,11 @@ def test_mse_grad_matches_finite_differences(impl, problem):
                  "mse_grad must be the slope of the loss: nudging aⱼ up and down by h changes "
                  "the loss by 2h·∂L/∂aⱼ. Expected (2/n)·xᵀ(x a − y): check the 2, the 1/n and "
                  "the sign", tol=1e-6)
-    assert all(torch.equal(t, t0) for t, t0 in zip((x, y, a), before)), (
+    assert all(torch.equal(t, t0) for t, t0 in zip((x, y, a), before, strict=True)), (
         "mse_grad must not change x, y or a (no in-place operations)")
 
 
+@exercise_settings
 @given(problem=problems())
 def test_mse_grad_vanishes_at_the_best_fit(impl, problem):
     _, _, a = problem
@@ -71,6 +74,7 @@ def test_mse_grad_vanishes_at_the_best_fit(impl, problem):
         f"got {grad.tolist()} at a* = {best.tolist()}")
 
 
+@exercise_settings
 @given(problem=problems())
 def test_mse_grad_is_a_mean_not_a_sum(impl, problem):
     x, y, a = problem
@@ -81,6 +85,7 @@ def test_mse_grad_is_a_mean_not_a_sum(impl, problem):
                  "not change mse_grad (did you forget the 1/n?)", tol=1e-6)
 
 
+@exercise_settings
 @given(x=tensors((4, 2)), shift=tensors((2,)))
 def test_mse_grad_points_uphill(impl, x, shift):
     a = torch.tensor([3.0, 2.0], dtype=torch.float64)

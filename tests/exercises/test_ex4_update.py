@@ -12,7 +12,13 @@ import pytest
 import torch
 from hypothesis import given
 
-from exercises.helpers import assert_close, assert_float_close, gradient_is_zeroed, leaf
+from exercises.helpers import (
+    assert_close,
+    assert_float_close,
+    exercise_settings,
+    gradient_is_zeroed,
+    leaf,
+)
 from exercises.strategies import learning_rates, problems
 
 pytestmark = pytest.mark.ex4
@@ -23,6 +29,7 @@ def gradient_step(x: torch.Tensor, y: torch.Tensor, a: torch.Tensor, lr: float) 
     return a - lr * (2.0 / len(y)) * (x.T @ (x @ a - y))
 
 
+@exercise_settings
 @given(problem=problems(), lr=learning_rates)
 def test_update_returns_the_loss_before_the_step(impl, problem, lr):
     x, y, a0 = problem
@@ -33,6 +40,7 @@ def test_update_returns_the_loss_before_the_step(impl, problem, lr):
                        "was given, as a Python float (loss.item())", tol=1e-9)
 
 
+@exercise_settings
 @given(problem=problems(), lr=learning_rates)
 def test_update_moves_a_in_place_against_the_gradient(impl, problem, lr):
     x, y, a0 = problem
@@ -48,6 +56,7 @@ def test_update_moves_a_in_place_against_the_gradient(impl, problem, lr):
                  f"length lr times the gradient", tol=1e-7)
 
 
+@exercise_settings
 @given(problem=problems(), lr=learning_rates)
 def test_update_resets_the_gradient(impl, problem, lr):
     x, y, a0 = problem
@@ -56,9 +65,11 @@ def test_update_resets_the_gradient(impl, problem, lr):
     assert gradient_is_zeroed(a), (
         f"after update, a.grad must be zero (a.grad.zero_()), otherwise the next backward() "
         f"adds to it; got a.grad = {a.grad.tolist()}")
-    assert a.is_leaf and a.requires_grad, "after update, a must still be a leaf that tracks gradients"
+    assert a.is_leaf and a.requires_grad, (
+        "after update, a must still be a leaf tensor that tracks gradients")
 
 
+@exercise_settings
 @given(problem=problems(), lr=learning_rates)
 def test_two_updates_take_two_steps(impl, problem, lr):
     x, y, a0 = problem
@@ -81,7 +92,8 @@ def test_update_fits_the_lecture_line(impl):
     y = 3.0 * u + 2.0
     a = torch.tensor([-1.0, 1.0], requires_grad=True)
     losses = [impl.update(x, y, a, 0.1) for _ in range(300)]
-    assert all(later <= earlier + 1e-6 for earlier, later in zip(losses, losses[1:])), (
+    steps = zip(losses, losses[1:], strict=False)
+    assert all(later <= earlier + 1e-6 for earlier, later in steps), (
         "with lr = 0.1 on the lecture's line the loss must go down at every step; it went up")
     assert_close(a, torch.tensor([3.0, 2.0]),
                  "300 updates with lr = 0.1 from a = (-1, 1) must find the line y = 3x + 2 "

@@ -11,7 +11,7 @@ import pytest
 import torch
 from hypothesis import given
 
-from exercises.helpers import assert_close, gradient_is_zeroed, leaf
+from exercises.helpers import assert_close, exercise_settings, gradient_is_zeroed, leaf
 from exercises.strategies import learning_rates, parameters, seeds, tensors
 
 pytestmark = pytest.mark.ex5
@@ -34,21 +34,24 @@ def torch_sgd(pairs, lr: float) -> list[torch.Tensor]:
     return [p.detach() for p in params]
 
 
+@exercise_settings
 @given(pairs=parameters(), lr=learning_rates)
 def test_sgd_step_matches_torch_optim_sgd(impl, pairs, lr):
     params = make_params(pairs)
     impl.sgd_step(params, lr)
-    for i, (p, expected) in enumerate(zip(params, torch_sgd(pairs, lr))):
+    for i, (p, expected) in enumerate(zip(params, torch_sgd(pairs, lr), strict=True)):
         assert_close(p, expected,
                      f"parameter {i} after sgd_step must be p − lr·p.grad (lr = {lr}), as "
                      f"torch.optim.SGD computes it")
 
 
+@exercise_settings
 @given(pairs=parameters(), lr=learning_rates)
 def test_sgd_step_changes_the_parameters_in_place(impl, pairs, lr):
     params = make_params(pairs)
     impl.sgd_step(params, lr)
-    for i, ((value, _), p, expected) in enumerate(zip(pairs, params, torch_sgd(pairs, lr))):
+    after = zip(pairs, params, torch_sgd(pairs, lr), strict=True)
+    for i, ((value, _), p, expected) in enumerate(after):
         if not torch.equal(expected, value):
             assert not torch.equal(p.detach(), value), (
                 f"parameter {i} has a nonzero gradient but sgd_step left it unchanged: change "
@@ -56,6 +59,7 @@ def test_sgd_step_changes_the_parameters_in_place(impl, pairs, lr):
                 f"p.grad only renames p inside the loop")
 
 
+@exercise_settings
 @given(pairs=parameters(), lr=learning_rates)
 def test_sgd_step_resets_the_gradients(impl, pairs, lr):
     params = make_params(pairs)
@@ -66,6 +70,7 @@ def test_sgd_step_resets_the_gradients(impl, pairs, lr):
             f"the next backward() adds to it")
 
 
+@exercise_settings
 @given(pairs=parameters(), frozen=tensors((2,)), lr=learning_rates)
 def test_sgd_step_skips_parameters_without_a_gradient(impl, pairs, frozen, lr):
     params = make_params(pairs)
@@ -74,7 +79,7 @@ def test_sgd_step_skips_parameters_without_a_gradient(impl, pairs, frozen, lr):
     assert untouched.grad is None and torch.equal(untouched.detach(), frozen), (
         "a parameter whose .grad is None took no part in the loss: sgd_step must leave it "
         "alone (skip it with `if p.grad is None: continue`)")
-    for p, expected in zip(params, torch_sgd(pairs, lr)):
+    for p, expected in zip(params, torch_sgd(pairs, lr), strict=True):
         assert_close(p, expected, "the parameters that have gradients must still be updated")
 
 
@@ -88,6 +93,7 @@ def small_model(seed: int) -> torch.nn.Module:
     return model
 
 
+@exercise_settings
 @given(lr=learning_rates, seed=seeds)
 def test_sgd_step_accepts_model_parameters(impl, lr, seed):
     model = small_model(seed)
@@ -98,7 +104,7 @@ def test_sgd_step_accepts_model_parameters(impl, lr, seed):
         (m(inputs) ** 2).mean().backward()
     impl.sgd_step(model.parameters(), lr)
     torch.optim.SGD(twin.parameters(), lr=lr).step()
-    for (name, p), expected in zip(model.named_parameters(), twin.parameters()):
+    for (name, p), expected in zip(model.named_parameters(), twin.parameters(), strict=True):
         assert_close(p, expected,
                      f"sgd_step(model.parameters(), lr) must update the model's {name}; "
                      f"model.parameters() is a generator, so it can be looped over only once")

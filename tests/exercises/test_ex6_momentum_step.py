@@ -11,7 +11,13 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from exercises.helpers import add_gradient, assert_close, gradient_is_zeroed, leaf
+from exercises.helpers import (
+    add_gradient,
+    assert_close,
+    exercise_settings,
+    gradient_is_zeroed,
+    leaf,
+)
 from exercises.strategies import betas, learning_rates, shapes, tensors
 
 pytestmark = pytest.mark.ex6
@@ -27,6 +33,7 @@ def histories(draw: st.DrawFn, max_steps: int = 4):
     return values, grads
 
 
+@exercise_settings
 @given(history=histories(), lr=learning_rates, beta=betas)
 def test_momentum_step_matches_torch_optim_sgd(impl, history, lr, beta):
     values, grads = history
@@ -35,12 +42,13 @@ def test_momentum_step_matches_torch_optim_sgd(impl, history, lr, beta):
     twins = [leaf(v) for v in values]
     reference = torch.optim.SGD(twins, lr=lr, momentum=beta)
     for step, step_grads in enumerate(grads, start=1):
-        for p, twin, g in zip(params, twins, step_grads):
+        for p, twin, g in zip(params, twins, step_grads, strict=True):
             add_gradient(p, g)
             twin.grad = g.clone()
         impl.momentum_step(params, velocities, lr, beta)
         reference.step()
-        for i, (p, v, twin, g) in enumerate(zip(params, velocities, twins, step_grads)):
+        after = zip(params, velocities, twins, step_grads, strict=True)
+        for i, (p, v, twin, g) in enumerate(after):
             # torch keeps no buffer when beta == 0; the velocity is then the gradient
             assert_close(v, reference.state[twin].get("momentum_buffer", g),
                          f"after step {step} the velocity of parameter {i} must be "
@@ -52,6 +60,7 @@ def test_momentum_step_matches_torch_optim_sgd(impl, history, lr, beta):
                          f"computes it", tol=1e-6)
 
 
+@exercise_settings
 @given(values=tensors((3,)), velocity=tensors((3,)), grad=tensors((3,)), lr=learning_rates,
        beta=betas)
 def test_momentum_step_updates_the_velocity_first(impl, values, velocity, grad, lr, beta):
@@ -68,6 +77,7 @@ def test_momentum_step_updates_the_velocity_first(impl, values, velocity, grad, 
                  "then p", tol=1e-6)
 
 
+@exercise_settings
 @given(history=histories(max_steps=2), lr=learning_rates)
 def test_momentum_with_beta_zero_is_plain_sgd(impl, history, lr):
     values, grads = history
@@ -75,20 +85,21 @@ def test_momentum_with_beta_zero_is_plain_sgd(impl, history, lr):
     velocities = [torch.zeros_like(v) for v in values]
     expected = [v.clone() for v in values]
     for step_grads in grads:
-        for p, g in zip(params, step_grads):
+        for p, g in zip(params, step_grads, strict=True):
             add_gradient(p, g)
         impl.momentum_step(params, velocities, lr, 0.0)
-        expected = [e - lr * g for e, g in zip(expected, step_grads)]
-    for i, (p, e) in enumerate(zip(params, expected)):
+        expected = [e - lr * g for e, g in zip(expected, step_grads, strict=True)]
+    for i, (p, e) in enumerate(zip(params, expected, strict=True)):
         assert_close(p, e, f"with β = 0 momentum is plain SGD: parameter {i} must be p − lr·grad "
                            f"after each step", tol=1e-6)
 
 
+@exercise_settings
 @given(history=histories(max_steps=1), lr=learning_rates, beta=betas)
 def test_momentum_step_resets_the_gradients(impl, history, lr, beta):
     values, grads = history
     params = [leaf(v) for v in values]
-    for p, g in zip(params, grads[0]):
+    for p, g in zip(params, grads[0], strict=True):
         p.grad = g.clone()
     impl.momentum_step(params, [torch.zeros_like(v) for v in values], lr, beta)
     for i, p in enumerate(params):

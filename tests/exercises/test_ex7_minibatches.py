@@ -14,6 +14,7 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
+from exercises.helpers import exercise_settings
 from exercises.strategies import seeds
 
 pytestmark = pytest.mark.ex7
@@ -32,6 +33,7 @@ def order(batches) -> list[int]:
     return [int(i) for batch in batches for i in batch]
 
 
+@exercise_settings
 @given(split=splits, seed=seeds)
 def test_minibatches_returns_a_list_of_index_tensors(impl, split, seed):
     n, batch_size = split
@@ -46,6 +48,7 @@ def test_minibatches_returns_a_list_of_index_tensors(impl, split, seed):
             f"got dtype {batch.dtype}")
 
 
+@exercise_settings
 @given(split=splits, seed=seeds)
 def test_every_index_appears_exactly_once(impl, split, seed):
     n, batch_size = split
@@ -59,6 +62,7 @@ def test_every_index_appears_exactly_once(impl, split, seed):
         f"{sorted(i for i in set(indices) if not 0 <= i < n)}")
 
 
+@exercise_settings
 @given(split=splits, seed=seeds)
 def test_batches_are_full_except_the_last(impl, split, seed):
     n, batch_size = split
@@ -71,6 +75,7 @@ def test_batches_are_full_except_the_last(impl, split, seed):
         f"{expected}, got {lengths}")
 
 
+@exercise_settings
 @given(n=st.integers(min_value=10, max_value=60), batch_size=st.integers(1, 8), seed=seeds)
 def test_the_same_generator_state_gives_the_same_batches(impl, n, batch_size, seed):
     first = order(impl.minibatches(n, batch_size, generator(seed)))
@@ -80,6 +85,7 @@ def test_the_same_generator_state_gives_the_same_batches(impl, n, batch_size, se
         "the generator you are given (torch.randperm(n, generator=generator))")
 
 
+@exercise_settings
 @given(split=splits, seed=seeds)
 def test_minibatches_leaves_the_global_random_state_alone(impl, split, seed):
     n, batch_size = split
@@ -90,6 +96,7 @@ def test_minibatches_leaves_the_global_random_state_alone(impl, split, seed):
         "torch's global random state, e.g. torch.randperm(n) without generator=...")
 
 
+@exercise_settings
 @given(seed=seeds)
 def test_different_seeds_shuffle_differently(impl, seed):
     orders = [order(impl.minibatches(20, 5, generator(seed + i))) for i in range(5)]
@@ -100,6 +107,7 @@ def test_different_seeds_shuffle_differently(impl, seed):
         "the rows must be shuffled; the batches came out in order 0, 1, 2, …")
 
 
+@exercise_settings
 @given(seed=seeds)
 def test_each_epoch_is_shuffled_anew(impl, seed):
     g = generator(seed)

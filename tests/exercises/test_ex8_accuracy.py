@@ -12,7 +12,7 @@ import pytest
 import torch
 from hypothesis import given
 
-from exercises.helpers import assert_float_close
+from exercises.helpers import assert_float_close, exercise_settings
 from exercises.strategies import classifications
 
 pytestmark = pytest.mark.ex8
@@ -22,6 +22,7 @@ def known_accuracy(correct: list[bool]) -> float:
     return sum(correct) / len(correct)
 
 
+@exercise_settings
 @given(case=classifications())
 def test_accuracy_is_the_fraction_of_rows_predicted_right(impl, case):
     logits, targets, correct = case
@@ -32,6 +33,7 @@ def test_accuracy_is_the_fraction_of_rows_predicted_right(impl, case):
                        f"and average the matches", tol=1e-6)
 
 
+@exercise_settings
 @given(case=classifications())
 def test_accuracy_is_a_fraction_not_a_count(impl, case):
     logits, targets, _ = case
@@ -42,6 +44,7 @@ def test_accuracy_is_a_fraction_not_a_count(impl, case):
                        "not change it (divide the number of correct rows by n)", tol=1e-6)
 
 
+@exercise_settings
 @given(case=classifications())
 def test_accuracy_only_cares_which_logit_is_largest(impl, case):
     logits, targets, _ = case
@@ -55,6 +58,7 @@ def test_accuracy_only_cares_which_logit_is_largest(impl, case):
                            f"must not change the accuracy", tol=1e-6)
 
 
+@exercise_settings
 @given(case=classifications())
 def test_error_rate_is_one_minus_accuracy(impl, case):
     logits, targets, correct = case

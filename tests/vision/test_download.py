@@ -30,6 +30,12 @@ JPEG, PNG = picture_bytes("JPEG"), picture_bytes("PNG", seed=1)
 HTML = b"<!doctype html><html><body>" + b"Sorry, this picture is gone. " * 20 + b"</body></html>"
 
 
+class QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False
+    request_queue_size = 64  # room for every parallel download to connect at once
+
+
 class Server:
     """A tiny web server with one route per kind of trouble; counts requests per path."""
 
@@ -55,9 +61,7 @@ class Server:
             def log_message(self, *args) -> None:
                 pass
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.httpd.block_on_close = False
+        self.httpd = QuietServer(("127.0.0.1", 0), Handler)
         self.base = f"http://127.0.0.1:{self.httpd.server_address[1]}"
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
         self.thread.start()

@@ -1,0 +1,12 @@
+"""Returns a 0-d tensor instead of a Python float."""
+
+EXERCISE = 8
+CAUGHT_BY = ("test_accuracy_is_the_fraction_of_rows_predicted_right",)
+
+
+def accuracy(logits, targets):
+    return (logits.argmax(dim=1) == targets).float().mean()
+
+
+def error_rate(logits, targets):
+    return 1.0 - accuracy(logits, targets).item()

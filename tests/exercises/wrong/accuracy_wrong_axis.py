@@ -1,0 +1,12 @@
+"""Takes the argmax over rows (dim=0) instead of over classes."""
+
+EXERCISE = 8
+CAUGHT_BY = ("test_accuracy_is_the_fraction_of_rows_predicted_right",)
+
+
+def accuracy(logits, targets):
+    return (logits.argmax(dim=0) == targets).float().mean().item()
+
+
+def error_rate(logits, targets):
+    return 1.0 - accuracy(logits, targets)

@@ -13,7 +13,7 @@ import sys
 from sgdlab.errors import SgdlabError
 
 AREAS = ("sgdlab.demo", "sgdlab.lessons", "sgdlab.exercises.cli", "sgdlab.animate.cli",
-         "sgdlab.vision.cli")
+         "sgdlab.vision.cli", "sgdlab.diagnose")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -261,6 +261,11 @@ def test_describe_lr_agrees_with_what_gradient_descent_does(data):
     _, vectors = torch.linalg.eigh(sgdlab.hessian(x))
     steep = (h.params.double() - best.double()) @ vectors[:, -1]
     assert (steep[1:] * steep[:-1] < 0).all()
+    # below 1/λmax = edge/2 it no longer flips sign: it slides in from one side
+    assert describe_lr(x, 0.45 * edge, 100) == "good"
+    h = sgdlab.gradient_descent(x, y, lr=0.45 * edge, steps=50)
+    steep = (h.params.double() - best.double()) @ vectors[:, -1]
+    assert (steep[1:] * steep[:-1] >= 0).all()
     assert describe_lr(x, 0.1, 100) == "good"
     assert describe_lr(x, 0.001, 100) == "too low: crawls"
 

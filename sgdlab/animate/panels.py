@@ -162,7 +162,7 @@ class LineFit(Panel):
             line.set_ydata(self._line(r, k))
         if self.batch_points is not None:
             r = next(r for r in self.replays if r.history.batches is not None)
-            idx = r.batch_at(min(k + 1, r.steps))
+            idx = r.batch_at(k)
             points = (np.empty((0, 2)) if idx is None
                       else np.column_stack([r.x[idx, 0], r.y[idx]]))
             self.batch_points.set_offsets(points)

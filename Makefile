@@ -30,6 +30,7 @@ animations: $(VENV)/.installed
 
 bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/optimizer.py
+	$(BIN)/python benchmarks/animation.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis figures

@@ -7,6 +7,7 @@ import matplotlib.pyplot as plt
 import torch
 
 import sgdlab
+import sgdlab.animate as animate
 from sgdlab.teach import show, step
 
 x, y = sgdlab.make_linear_data(n=100, a=(3.0, 2.0), noise="uniform")
@@ -117,4 +118,9 @@ right.legend()
 show(fig, "descent")
 
 # %%
-# Animation: the lead adds sgdlab.animate here, replaying `history` (the line moving step by step).
+step("Watch it move", """
+    The recorded history holds every step, so we can replay it: the line on the left, the
+    loss in the middle, and the path of (a1, a2) over the loss contours on the right. In a
+    notebook it plays inline; in a terminal it opens a window (or is saved as an MP4).
+""")
+animate.show(animate.overview(history), "03-gradient-descent")

@@ -8,6 +8,7 @@ import matplotlib.pyplot as plt
 import torch
 
 import sgdlab
+import sgdlab.animate as animate
 from sgdlab.teach import show, step
 
 x, y = sgdlab.make_linear_data(n=100, a=(3.0, 2.0), noise="uniform")
@@ -97,4 +98,8 @@ right.legend(fontsize=8)
 show(fig, "learning-rates")
 
 # %%
-# Animation: the lead adds sgdlab.animate here, replaying `histories` side by side.
+step("Watch them side by side", """
+    The same start, the same data, five learning rates. The one above 2/λmax leaves its panel
+    and says at which step it diverged; the others keep their scales.
+""")
+animate.show(animate.compare(histories, size=(1600, 640)), "04-learning-rates")

@@ -9,6 +9,7 @@ import math
 import matplotlib.pyplot as plt
 
 import sgdlab
+import sgdlab.animate as animate
 from sgdlab.teach import show, step
 
 x, y = sgdlab.make_linear_data(n=100, a=(3.0, 2.0), noise="uniform")
@@ -79,4 +80,8 @@ right.legend()
 show(fig, "minibatches")
 
 # %%
-# Animation: the lead adds sgdlab.animate here, replaying `small` (each step's batch highlighted).
+step("Watch the mini-batches", """
+    Each frame is one step: the points of the current mini-batch are highlighted, and the
+    path on the contours wobbles because every batch points downhill a little differently.
+""")
+animate.show(animate.overview(small), "05-minibatches")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 
-import matplotlib
 import numpy as np
 import pytest
 import torch
@@ -30,8 +29,6 @@ from sgdlab.animate import (
 )
 from sgdlab.animate.scenes import SceneOptions
 from sgdlab.errors import SgdlabError
-
-matplotlib.use("Agg")
 
 SMALL = (320, 240)
 
@@ -204,7 +201,7 @@ def test_diverged_run_freezes_on_its_last_state(diverged):
 
 def test_diverging_run_does_not_rescale_the_others(data):
     x, y = data
-    movie = learning_rates(x, y, lrs=[0.1, 1.5 * sgdlab.max_stable_lr(x)], steps=15,
+    movie = learning_rates(x, y, lrs=[0.1, 2.5 * sgdlab.max_stable_lr(x)], steps=15,
                            size=(480, 360))
     good_fit, bad_fit, good_space, bad_space = movie.panels
     assert movie.figure is good_fit.ax.figure
@@ -263,9 +260,9 @@ def test_describe_lr_agrees_with_what_gradient_descent_does(data):
     assert (steep[1:] * steep[:-1] < 0).all()
     # below 1/λmax = edge/2 it no longer flips sign: it slides in from one side
     assert describe_lr(x, 0.45 * edge, 100) == "good"
-    h = sgdlab.gradient_descent(x, y, lr=0.45 * edge, steps=50)
+    h = sgdlab.gradient_descent(x, y, lr=0.45 * edge, steps=5)
     steep = (h.params.double() - best.double()) @ vectors[:, -1]
-    assert (steep[1:] * steep[:-1] >= 0).all()
+    assert (steep[1:] * steep[:-1] > 0).all()
     assert describe_lr(x, 0.1, 100) == "good"
     assert describe_lr(x, 0.001, 100) == "too low: crawls"
 
@@ -326,3 +323,5 @@ def test_line_scenes_need_a_line_model():
         LineFit(history)
     with pytest.raises(SgdlabError, match="expected an sgdlab.History"):
         LineFit("not a history")
+    with pytest.raises(SgdlabError, match="a Movie needs panels"):
+        Movie(history)

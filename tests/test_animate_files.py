@@ -24,13 +24,12 @@ from sgdlab.animate import (
 )
 from sgdlab.animate.cli import SCENE_NAMES
 from sgdlab.animate.lecture import LECTURE_SET, LectureClip
-from sgdlab.animate.player import InlineAnimation, has_display
+from sgdlab.animate.player import InlineAnimation
+from sgdlab.teach import can_open_window
 from sgdlab.animate.scenes import SceneOptions
 from sgdlab.animate.writers import decode_frames
 from sgdlab.cli import main
 from sgdlab.errors import SgdlabError
-
-matplotlib.use("Agg")
 
 REPO = Path(__file__).resolve().parents[1]
 SIZE = (320, 240)
@@ -176,7 +175,7 @@ def test_bad_fps_is_a_clear_error(run, tmp_path):
 
 # -- show(): inline, window or file -------------------------------------------------------------
 def test_show_saves_a_file_when_headless(run, tmp_path, capsys):
-    assert not has_display()
+    assert not can_open_window()
     path = show(run, "lesson3", fps=10, out_dir=tmp_path)
     assert path == tmp_path / "lesson3.mp4"
     assert probe_video(path).frames == run.steps + 1
@@ -189,6 +188,29 @@ def test_show_plays_inline_in_a_notebook(run, tmp_path, monkeypatch):
     assert isinstance(player, InlineAnimation)
     assert len(re.findall(r"frames\[\d+\] = ", player._repr_html_())) == run.steps + 1
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.filterwarnings("ignore:Animation was deleted without rendering")
+def test_show_opens_a_window_when_there_is_a_display(run, tmp_path, monkeypatch):
+    import matplotlib.pyplot as plt
+
+    shown = []
+    monkeypatch.setattr("sgdlab.animate.player.can_open_window", lambda: True)
+    monkeypatch.setattr("sgdlab.animate.player.pausing", lambda: True)
+    monkeypatch.setattr(plt, "show", lambda: shown.append(plt.gcf().canvas.figure))
+    movie = line_fit(run, size=SIZE)
+    assert show(movie, "window", out_dir=tmp_path) is None
+    assert len(shown) == 1 and not plt.get_fignums()  # shown, then closed
+    assert list(tmp_path.iterdir()) == []
+    assert movie.save(tmp_path / "after.mp4").exists()  # back on an Agg canvas
+
+
+def test_show_never_opens_a_window_in_a_run_that_does_not_pause(run, tmp_path, monkeypatch):
+    monkeypatch.setattr("sgdlab.animate.player.can_open_window", lambda: True)
+    monkeypatch.setenv("SGDLAB_NO_PAUSE", "1")
+    monkeypatch.setenv("SGDLAB_FIGURES", str(tmp_path))
+    path = show(line_fit(run, size=SIZE), "straight-through", fps=10)
+    assert path == tmp_path / "straight-through.mp4" and path.exists()
 
 
 # -- the command line ---------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Callable
@@ -117,10 +118,18 @@ def test_every_exercise_has_planted_wrong_solutions():
     assert len(WRONG) >= 15
 
 
-def test_the_readme_table_lists_every_planted_wrong_solution():
+def test_the_readme_tables_tell_the_truth():
     readme = (EXERCISE_TESTS / "README.md").read_text(encoding="utf-8")
+    rows = {}
+    for line in readme.splitlines():
+        match = re.match(r"\| (\d) \| `(\w+)` \|", line)
+        if match and (EXERCISE_TESTS / "wrong" / f"{match.group(2)}.py").exists():
+            rows[match.group(2)] = (int(match.group(1)), re.findall(r"`(test_\w+)`", line))
     for path in WRONG:
-        assert f"`{path.stem}`" in readme, f"tests/exercises/README.md does not list {path.stem}"
+        module = load_solutions(path).namespace
+        assert rows.get(path.stem) == (module.EXERCISE, list(module.CAUGHT_BY)), (
+            f"tests/exercises/README.md must list {path.stem} with exercise {module.EXERCISE} "
+            f"and the tests of its CAUGHT_BY")
     for name in TESTS:
         assert f"`{name}`" in readme, f"tests/exercises/README.md does not list {name}"
 

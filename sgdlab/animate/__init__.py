@@ -9,34 +9,38 @@ Panels (:class:`LineFit`, :class:`LossCurve`, :class:`ParameterSpace`, :class:`L
 draw one axes each and combine freely in a :class:`Movie`; the scene functions build the
 lecture's pictures. Frame ``k`` shows the parameters after step ``k``; frame 0 is the first
 guess.
+
+The names below load on first use, so that ``sgdlab --help`` does not import matplotlib.
 """
 
-from sgdlab.animate.lecture import LECTURE_SET, render_lecture_set
-from sgdlab.animate.movie import DEFAULT_FPS, Movie
-from sgdlab.animate.panels import LineFit, LossCurve, Panel
-from sgdlab.animate.player import show
-from sgdlab.animate.replay import truncate
-from sgdlab.animate.scenes import (
-    SCENES,
-    SceneOptions,
-    build_scene,
-    compare,
-    describe_lr,
-    full_vs_minibatch,
-    learning_rates,
-    line_fit,
-    loss_curve,
-    loss_surface,
-    overview,
-    parameter_space,
-)
-from sgdlab.animate.surface import LossSurface, ParameterSpace, mse_grid
-from sgdlab.animate.writers import probe_video, save, video_format
+from __future__ import annotations
 
-__all__ = [
-    "DEFAULT_FPS", "LECTURE_SET", "LineFit", "LossCurve", "LossSurface", "Movie", "Panel",
-    "ParameterSpace", "SCENES", "SceneOptions", "build_scene", "compare", "describe_lr",
-    "full_vs_minibatch", "learning_rates", "line_fit", "loss_curve", "loss_surface",
-    "mse_grid", "overview", "parameter_space", "probe_video", "render_lecture_set", "save", "show",
-    "truncate", "video_format",
-]
+import importlib
+
+_HOMES = {
+    "sgdlab.animate.lecture": ("LECTURE_SET", "render_lecture_set"),
+    "sgdlab.animate.movie": ("DEFAULT_FPS", "Movie"),
+    "sgdlab.animate.panels": ("LineFit", "LossCurve", "Panel"),
+    "sgdlab.animate.player": ("show",),
+    "sgdlab.animate.replay": ("truncate",),
+    "sgdlab.animate.scenes": ("SCENES", "SceneOptions", "build_scene", "compare", "describe_lr",
+                              "full_vs_minibatch", "learning_rates", "line_fit", "loss_curve",
+                              "loss_surface", "overview", "parameter_space"),
+    "sgdlab.animate.surface": ("LossSurface", "ParameterSpace", "mse_grid"),
+    "sgdlab.animate.writers": ("probe_video", "save", "video_format"),
+}
+_MODULE_OF = {name: module for module, names in _HOMES.items() for name in names}
+
+__all__ = sorted(_MODULE_OF)
+
+
+def __getattr__(name: str):
+    if name not in _MODULE_OF:
+        raise AttributeError(f"module 'sgdlab.animate' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_MODULE_OF[name]), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

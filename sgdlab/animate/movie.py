@@ -79,6 +79,9 @@ class Movie:
                  dpi: float = DEFAULT_DPI, title: str | None = None, fontsize: float = 10.0):
         if isinstance(panels, Panel):
             rows = [[panels]]
+        elif not isinstance(panels, Sequence):
+            raise SgdlabError(f"a Movie needs panels such as LineFit(history), got "
+                              f"{type(panels).__name__}")
         elif all(isinstance(p, Panel) for p in panels):
             rows = [list(panels)]
         else:

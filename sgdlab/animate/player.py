@@ -7,16 +7,12 @@ run as a script on a desktop, and saves an MP4 when there is no display (CI, a s
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 from sgdlab.animate.movie import DEFAULT_FPS, Movie
 from sgdlab.errors import SgdlabError
 from sgdlab.history import History
-
-#: Backends that draw into files only; everything else opens windows (or is a notebook's).
-FILE_ONLY_BACKENDS = {"agg", "cairo", "pdf", "pgf", "ps", "svg", "template"}
-
+from sgdlab.teach import DEFAULT_FIGURES, can_open_window, figures_dir, in_notebook, pausing
 
 class InlineAnimation:
     """An HTML/JS player that Jupyter displays (via ``_repr_html_``)."""
@@ -28,30 +24,16 @@ class InlineAnimation:
         return self.html
 
 
-def in_notebook() -> bool:
-    """True inside a Jupyter kernel (IPython imported and attached to a kernel)."""
-    ipython = sys.modules.get("IPython")
-    if ipython is None:
-        return False
-    shell = ipython.get_ipython()
-    return shell is not None and hasattr(shell, "kernel")
-
-
-def has_display() -> bool:
-    """True when matplotlib's backend can open a window."""
-    import matplotlib
-
-    backend = matplotlib.get_backend().lower()
-    return backend not in FILE_ONLY_BACKENDS and "inline" not in backend
-
-
 def show(what: Movie | History, name: str = "animation", fps: float = DEFAULT_FPS,
-         out_dir: str | os.PathLike = "figures") -> InlineAnimation | Path | None:
+         out_dir: str | os.PathLike | None = None,
+         window: bool | None = None) -> InlineAnimation | Path | None:
     """Play ``what`` (a Movie, or a History shown as the line-fit scene).
 
     * in a notebook: display an inline player and return it;
-    * with a display: open a window and return None when it is closed;
-    * headless: save ``out_dir/name.mp4``, print where, and return the path.
+    * with a window (default: when matplotlib can open one and the run is interactive, see
+      :func:`sgdlab.teach.pausing`): open it and return None when it is closed;
+    * otherwise: save ``out_dir/name.mp4`` (default folder: ``$SGDLAB_FIGURES`` or
+      ``figures``), print where, and return the path.
     """
     if isinstance(what, History):
         from sgdlab.animate.scenes import line_fit
@@ -67,15 +49,19 @@ def show(what: Movie | History, name: str = "animation", fps: float = DEFAULT_FP
             return player
         display(player)
         return player
-    if has_display():
+    if window is None:
+        window = can_open_window() and pausing()
+    if window:
         import matplotlib.pyplot as plt
 
-        what.build(pyplot=True)
+        figure = what.build(pyplot=True)
         animation = what.animation(fps)  # keep a reference while the window is open
         plt.show()
         del animation
+        plt.close(figure)
         what.build()  # back on an Agg canvas, ready to save
         return None
-    path = what.save(Path(out_dir) / f"{name}.mp4", fps=fps)
+    folder = Path(out_dir) if out_dir is not None else figures_dir() or DEFAULT_FIGURES
+    path = what.save(folder / f"{name}.mp4", fps=fps)
     print(f"saved {path}")
     return path

@@ -10,7 +10,6 @@ shows "diverged at step k".
 from __future__ import annotations
 
 import numpy as np
-import torch
 
 from sgdlab.errors import SgdlabError
 from sgdlab.history import History
@@ -124,7 +123,3 @@ def as_history_list(histories: History | list[History] | tuple[History, ...]) ->
     if not histories:
         raise SgdlabError("this scene needs at least one History")
     return histories
-
-
-def to_numpy(t: torch.Tensor) -> np.ndarray:
-    return t.detach().cpu().double().numpy()

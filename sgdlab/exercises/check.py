@@ -12,6 +12,7 @@ import contextlib
 import io
 import os
 import re
+import textwrap
 import traceback
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -24,6 +25,8 @@ from sgdlab.exercises.solutions import load_solutions, require
 
 #: How many failed properties of one exercise are shown in full.
 SHOWN_FAILURES = 3
+#: Lines of prose in the report are wrapped at this width.
+REPORT_WIDTH = 100
 
 _EXAMPLE_PREFIXES = ("Falsifying example", "Failing test case", "Falsifying explicit example",
                      "Failing explicit example")
@@ -66,11 +69,11 @@ def tests_folder() -> Path:
 
 
 def parse_exercises(which: str) -> list[int]:
-    """``"3"`` → ``[3]``, ``"all"`` → ``[1, …, 8]``; anything else is a clear error."""
+    """``"3"`` (or ``"ex3"``) → ``[3]``, ``"all"`` → ``[1, …, 8]``; else a clear error."""
     if which.strip().lower() == "all":
         return sorted(EXERCISES)
     try:
-        number = int(which)
+        number = int(which.strip().lower().removeprefix("ex"))
     except ValueError:
         number = None
     if number not in EXERCISES:
@@ -194,8 +197,16 @@ def _tidy_example(note: str) -> str:
                      for line in lines)
 
 
-def _indent(text: str, prefix: str) -> str:
-    return "\n".join(prefix + line if line else line for line in text.splitlines())
+def _indent(text: str, prefix: str, width: int = 0) -> str:
+    """Indent every line; with ``width``, also wrap the lines of prose (not indented ones)."""
+    lines = []
+    for line in text.splitlines():
+        if width and line and not line[0].isspace() and len(prefix + line) > width:
+            lines += textwrap.wrap(line, width, initial_indent=prefix, subsequent_indent=prefix,
+                                   break_on_hyphens=False)
+        else:
+            lines.append(prefix + line if line else line)
+    return "\n".join(lines)
 
 
 def format_outcome(outcome: Outcome, impl_name: str, show_hint: bool = True) -> str:
@@ -212,7 +223,7 @@ def format_outcome(outcome: Outcome, impl_name: str, show_hint: bool = True) -> 
     parts = [f"✗ {head}: {len(outcome.failures)} of {total} checks fail."]
     for failure in outcome.failures[:SHOWN_FAILURES]:
         parts.append(f"\n  ✗ {failure.test}")
-        parts.append(_indent(failure.message, "    "))
+        parts.append(_indent(failure.message, "    ", width=REPORT_WIDTH))
         if failure.example:
             parts.append("    Smallest counter-example hypothesis found:")
             parts.append(_indent(failure.example, "      "))

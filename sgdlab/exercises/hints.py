@@ -49,7 +49,8 @@ Common mistakes:
     6: """\
 momentum_step(params, velocities, lr, beta) keeps a running velocity per parameter:
     v ← beta·v + p.grad        then        p ← p − lr·v
-both in place (v.mul_(beta).add_(p.grad); p.sub_(lr * v)), then zero p.grad.
+both in place (methods ending in _ such as mul_, add_, sub_ change a tensor in place), then
+zero p.grad.
 This is torch.optim.SGD(momentum=beta) with dampening 0.
 Common mistakes:
   - v = beta*v + p.grad makes a new tensor; the caller's velocity stays zero, so the next step

@@ -162,7 +162,7 @@ def normalize(x: torch.Tensor, mean: tuple[float, float, float] | torch.Tensor,
     Pass ``mean`` and ``std`` as tensors already on the device to avoid a host→GPU copy per
     batch (see :func:`channel_stats`).
     """
-    return (x - channel_stats(mean, x)).mul_(channel_stats(std, x))
+    return (x - channel_stats(mean, x)).div_(channel_stats(std, x))
 
 
 def augment_batch(images: torch.Tensor, size: int, augmentation: Augmentation,

@@ -124,7 +124,7 @@ def to_rgb(img: Image.Image) -> Image.Image:
         top = values.max() if values.size else 0.0
         scale = 255.0 / top if top > 255 else 1.0
         grey = np.clip(values * scale, 0, 255).astype(np.uint8)
-        return Image.fromarray(grey, mode="L").convert("RGB")
+        return Image.fromarray(grey).convert("RGB")
     if img.mode == "P" and "transparency" in img.info:
         img = img.convert("RGBA")
     if img.mode in ("RGBA", "LA", "PA", "RGBa", "La"):

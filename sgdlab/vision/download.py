@@ -13,6 +13,7 @@ Afterwards, :func:`sgdlab.vision.clean.verify_images` decodes every file to catc
 from __future__ import annotations
 
 import os
+import socket
 import tempfile
 import time
 import urllib.error
@@ -153,6 +154,8 @@ def fetch_image(url: str, timeout: float = 10, min_bytes: int = 100,
     except urllib.error.URLError as err:
         if isinstance(err.reason, TimeoutError):
             raise _Temporary(f"timed out after {timeout:g} s") from None
+        if isinstance(err.reason, socket.gaierror):
+            raise _Refused(f"unknown host ({err.reason})") from None
         raise _Temporary(f"cannot connect: {err.reason}") from None
     except TimeoutError:
         raise _Temporary(f"timed out after {timeout:g} s") from None

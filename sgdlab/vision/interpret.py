@@ -122,7 +122,8 @@ class ClassificationInterpretation:
             k = n
         if isinstance(k, bool) or not isinstance(k, int) or k < 1:
             raise SgdlabError(f"k must be a whole number >= 1, got {k!r}")
-        return torch.topk(self.losses, min(k, n), sorted=True)
+        losses, indices = torch.topk(self.losses, min(k, n), sorted=True)
+        return losses, indices
 
     def plot_top_losses(self, k: int, path: str | os.PathLike, ncols: int = 3) -> Path:
         """The ``k`` worst images as a PNG grid, each titled
@@ -145,7 +146,7 @@ class ClassificationInterpretation:
             actual, predicted = int(self.targets[i]), int(self.preds[i])
             ax.imshow(image)
             ax.set_title(f"{self.classes[predicted]} / {self.classes[actual]} / {loss:.2f} / "
-                         f"{self.probs[i, actual]:.2f}", fontsize=9)
+                         f"p({self.classes[actual]})={self.probs[i, actual]:.2f}", fontsize=9)
         fig.suptitle("prediction / actual / loss / probability of the actual class")
         fig.tight_layout()
         return save_figure(fig, path)

@@ -24,6 +24,7 @@ import os
 from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
@@ -40,7 +41,8 @@ HEADS = ("fastai", "linear")
 BODY_GROUPS = (("conv1", "bn1", "relu", "maxpool", "layer1", "layer2"), ("layer3", "layer4"))
 BATCHNORM_TYPES = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
 
-Weights = str | os.PathLike | None
+#: ``None``, ``"imagenet"``, a torchvision weights enum, or a path to a local state dict.
+Weights = Any
 
 
 class AdaptiveConcatPool2d(nn.Module):
@@ -66,10 +68,15 @@ def _torchvision_resnet(arch: str, weights: Weights) -> nn.Module:
     constructor = getattr(torchvision.models, constructor_name)
     if weights is None:
         return constructor(weights=None)
+    weights_enum = getattr(torchvision.models, weights_enum_name)
     if isinstance(weights, str) and weights.lower() == "imagenet":
-        imagenet = getattr(torchvision.models, weights_enum_name).IMAGENET1K_V1
+        weights = weights_enum.IMAGENET1K_V1
+    if isinstance(weights, torchvision.models.WeightsEnum):
+        if not isinstance(weights, weights_enum):
+            raise SgdlabError(f"{weights} are not weights for {arch} (those are "
+                              f"{weights_enum_name}); pass weights='imagenet' for the right ones")
         try:
-            return constructor(weights=imagenet)
+            return constructor(weights=weights)
         except OSError as err:  # URLError, socket errors, ConnectionError
             raise SgdlabError(
                 f"no network: could not download the ImageNet weights of {arch} ({err}); "
@@ -142,7 +149,8 @@ def create_model(n_classes: int, arch: str = "resnet34", weights: Weights = None
         n_classes: outputs of the last layer (the number of bear species).
         arch: ``"resnet34"`` (default), ``"resnet18"`` (quicker) or ``"resnet50"``.
         weights: ``None`` (random, the default), ``"imagenet"`` (torchvision's
-            ``IMAGENET1K_V1``; needs the network once, then torch's cache) or a path to a local
+            ``IMAGENET1K_V1``, e.g. ``ResNet34_Weights.IMAGENET1K_V1``; needs the network once,
+            then torch's cache), such a torchvision weights enum itself, or a path to a local
             state dict of torchvision's ``arch``.
         head: ``"fastai"`` or ``"linear"``.
         seed: makes the random initial weights repeatable. The weights are drawn inside
@@ -227,7 +235,7 @@ def lrs_for_groups(lr: float | slice | Sequence[float], n_groups: int) -> list[f
                               f"the earliest layers and should be the smaller one")
         if n_groups == 1:
             return [hi]
-        return [lo * (hi / lo) ** (i / (n_groups - 1)) for i in range(n_groups)]
+        return [lo + (hi - lo) * i / (n_groups - 1) for i in range(n_groups)]
     if isinstance(lr, Sequence) and not isinstance(lr, str):
         if len(lr) != n_groups:
             raise SgdlabError(f"got {len(lr)} learning rates for {n_groups} layer groups; give "

@@ -62,7 +62,7 @@ def dataset(tmp_path: Path) -> Path:
     return make_dataset(tmp_path / "bears")
 
 
-def quiet_loaders(path: Path, **kwargs) -> ImageDataLoaders:
+def small_loaders(path: Path, **kwargs) -> ImageDataLoaders:
     options = {"size": 16, "batch_size": 8, "device": "cpu", "num_workers": 2}
     return ImageDataLoaders.from_folder(path, **(options | kwargs))
 
@@ -280,7 +280,7 @@ def test_augmentation_rejects_bad_settings(settings_) -> None:
 # --- the folder dataset ----------------------------------------------------------------------
 
 def test_loaders_shapes_labels_and_classes(dataset: Path) -> None:
-    dls = quiet_loaders(dataset)
+    dls = small_loaders(dataset)
     assert dls.classes == ["black", "grizzly", "teddys"]
     assert len(dls.train_items) == 24 and len(dls.valid_items) == 6
     assert set(dls.train_items).isdisjoint(dls.valid_items)
@@ -299,18 +299,18 @@ def test_loaders_shapes_labels_and_classes(dataset: Path) -> None:
 
 
 def test_train_drops_a_last_batch_of_one_and_reshuffles(dataset: Path) -> None:
-    dls = quiet_loaders(dataset, valid_pct=0.1, batch_size=13)  # 27 train = 2·13 + 1
+    dls = small_loaders(dataset, valid_pct=0.1, batch_size=13)  # 27 train = 2·13 + 1
     assert len(dls.train_items) == 27 and len(dls.train) == 2
     assert [len(yb) for _, yb in dls.train] == [13, 13]
     assert len(dls.valid) == 1
     first, second = (torch.cat(dls.train.batch_indices()) for _ in range(2))
     assert len(set(first.tolist())) == 26 and not torch.equal(first, second)
-    odd = quiet_loaders(dataset, valid_pct=0.1, batch_size=10)  # 27 = 2·10 + 7: kept
+    odd = small_loaders(dataset, valid_pct=0.1, batch_size=10)  # 27 = 2·10 + 7: kept
     assert [len(yb) for _, yb in odd.train] == [10, 10, 7]
 
 
 def test_valid_loader_is_valid_transform_in_item_order(dataset: Path) -> None:
-    dls = quiet_loaders(dataset, batch_size=4)
+    dls = small_loaders(dataset, batch_size=4)
     tfm = valid_transform(16)
     expected = torch.stack([tfm(load_image(p)) for p in dls.valid_items])
     batches = [xb for xb, _ in dls.valid]
@@ -322,7 +322,7 @@ def test_valid_loader_is_valid_transform_in_item_order(dataset: Path) -> None:
 
 def test_same_seed_same_batches_other_seed_other_batches(dataset: Path) -> None:
     def two_epochs(seed: int) -> list[torch.Tensor]:
-        dls = quiet_loaders(dataset, seed=seed)
+        dls = small_loaders(dataset, seed=seed)
         return [xb for _ in range(2) for xb, _ in dls.train]
 
     one, again, other = two_epochs(7), two_epochs(7), two_epochs(8)
@@ -331,7 +331,7 @@ def test_same_seed_same_batches_other_seed_other_batches(dataset: Path) -> None:
 
 
 def test_without_augmentation_train_batches_are_centre_crops(dataset: Path) -> None:
-    dls = quiet_loaders(dataset, augment=False)
+    dls = small_loaders(dataset, augment=False)
     tfm = valid_transform(16)
     indices = dls.train.batch_indices()[0]
     xb, yb = dls.train.make_batch(indices)
@@ -383,7 +383,7 @@ def test_a_corrupt_image_inside_the_dataset_is_named(dataset: Path) -> None:
     good = (dataset / "teddys" / "00000001.jpg").read_bytes()
     (dataset / "teddys" / "00000098.jpg").write_bytes(good[: len(good) // 2])
     with pytest.raises(SgdlabError, match=r"(?s)2 image\(s\).*verify_images") as err:
-        quiet_loaders(dataset, valid_pct=0.5)
+        small_loaders(dataset, valid_pct=0.5)
     assert "grizzly/00000099.jpg: not an image" in str(err.value)
     assert "teddys/00000098.jpg: " in str(err.value)
 
@@ -393,18 +393,18 @@ def test_a_corrupt_image_inside_the_dataset_is_named(dataset: Path) -> None:
                                             ({"device": "tpu"}, "device")])
 def test_bad_loader_settings(dataset: Path, options: dict, match: str) -> None:
     with pytest.raises(SgdlabError, match=match):
-        quiet_loaders(dataset, **options)
+        small_loaders(dataset, **options)
 
 
 def test_show_batch_writes_a_png_and_leaves_training_alone(dataset: Path, tmp_path: Path) -> None:
-    dls = quiet_loaders(dataset)
+    dls = small_loaders(dataset)
     out = dls.show_batch(tmp_path / "figures" / "batch.png", n=5)
     assert out == tmp_path / "figures" / "batch.png"
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     with Image.open(out) as img:
         assert img.width > 100 and img.height > 100
     assert [p.name for p in out.parent.iterdir()] == ["batch.png"]
-    fresh = quiet_loaders(dataset)
+    fresh = small_loaders(dataset)
     assert all(torch.equal(a, b) for (a, _), (b, _) in zip(dls.train, fresh.train, strict=True))
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import socket
 import threading
 import time
 from collections import Counter
@@ -63,7 +64,7 @@ class Server:
 
         self.httpd = QuietServer(("127.0.0.1", 0), Handler)
         self.base = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True)
         self.thread.start()
 
     @staticmethod
@@ -197,6 +198,17 @@ def test_max_pics_rerun_and_report(server: Server, tmp_path: Path) -> None:
     assert "1 picture(s) downloaded" in text and "2 already there" in text
     assert f"{server.base}/missing.jpg" in text and "HTTP 404" in text
     assert "verify_images" in text
+
+
+def test_unknown_host_is_not_retried(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_such_host(*args, **kwargs):
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    monkeypatch.setattr(socket, "getaddrinfo", no_such_host)  # no DNS query leaves the test
+    urls = write_urls(tmp_path / "urls.txt", ["http://no-such-host.invalid/bear.jpg"])
+    report = download_images(urls, tmp_path / "out", retries=2, **FAST)
+    assert "unknown host" in report.failures[0].reason
+    assert "tries" not in report.failures[0].reason
 
 
 def test_local_files_are_never_copied(tmp_path: Path) -> None:

@@ -167,13 +167,19 @@ def test_smoothing_and_suggestions_by_hand() -> None:
     steepest, minimum_div_10 = suggest_lrs(lrs, [1.0, 0.9, 0.3, 0.25])
     assert steepest == 1e-2                 # the drop 0.9 → 0.3 starts at 1e-2
     assert minimum_div_10 == pytest.approx(0.1)
+    # a wobble of one step is outweighed when the slope spans 4 steps
+    lrs = [10.0 ** k for k in range(-8, 1)]
+    wobbly = [2.0, 1.5, 2.0, 2.0, 2.0, 1.9, 1.6, 1.3, 1.25]
+    assert suggest_lrs(lrs, wobbly)[0] == 1e-8
+    assert suggest_lrs(lrs, wobbly, window=4)[0] == 1e-2        # window 1e-4 … 1, its middle
 
 
 def test_lr_find_restores_weights_and_optimizer_state() -> None:
     learn = make_learner(make_fake_dls(n_train=16, batch_size=8))
     learn.fit(1, lr=1e-3)                                     # momentum buffers exist now
     weights = clone_state(learn.model)
-    opt_state = {k: v["momentum_buffer"].clone() for k, v in learn.opt.state_dict()["state"].items()}
+    opt_state = {k: v["momentum_buffer"].clone()
+                 for k, v in learn.opt.state_dict()["state"].items()}
     hypers = [(g["lr"], g["momentum"]) for g in learn.opt.param_groups]
     rng = learn._rng_state.clone()
     result = learn.lr_find(num_it=12, stop_div=False)

@@ -155,3 +155,9 @@ def test_imagenet_weights_without_network_say_what_to_do(monkeypatch) -> None:
 def test_bad_model_arguments_raise(kwargs) -> None:
     with pytest.raises(SgdlabError):
         vm.create_model(**kwargs)
+
+
+def test_weights_enum_of_another_architecture_is_a_clear_error() -> None:
+    with pytest.raises(SgdlabError, match="not weights for resnet34"):
+        vm.create_model(3, arch="resnet34",
+                        weights=torchvision.models.ResNet18_Weights.IMAGENET1K_V1)

@@ -4,7 +4,8 @@ import torch
 
 EXERCISE = 6
 CAUGHT_BY = ("test_momentum_step_matches_torch_optim_sgd",
-             "test_momentum_step_updates_the_velocity_first")
+             "test_momentum_step_updates_the_velocity_first",
+             "test_momentum_with_beta_zero_is_plain_sgd")
 
 
 def momentum_step(params, velocities, lr, beta):

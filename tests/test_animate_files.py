@@ -25,11 +25,11 @@ from sgdlab.animate import (
 from sgdlab.animate.cli import SCENE_NAMES
 from sgdlab.animate.lecture import LECTURE_SET, LectureClip
 from sgdlab.animate.player import InlineAnimation
-from sgdlab.teach import can_open_window
 from sgdlab.animate.scenes import SceneOptions
 from sgdlab.animate.writers import decode_frames
 from sgdlab.cli import main
 from sgdlab.errors import SgdlabError
+from sgdlab.teach import can_open_window
 
 REPO = Path(__file__).resolve().parents[1]
 SIZE = (320, 240)

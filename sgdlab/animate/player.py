@@ -14,6 +14,7 @@ from sgdlab.errors import SgdlabError
 from sgdlab.history import History
 from sgdlab.teach import DEFAULT_FIGURES, can_open_window, figures_dir, in_notebook, pausing
 
+
 class InlineAnimation:
     """An HTML/JS player that Jupyter displays (via ``_repr_html_``)."""
 

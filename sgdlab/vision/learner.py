@@ -254,10 +254,12 @@ class Learner:
             return
         for name in ("train_labels", "valid_labels"):
             labels = getattr(self.dls, name, None)
-            if labels is not None and len(labels) and not 0 <= int(labels.min()) <= int(
-                    labels.max()) < n:
-                raise SgdlabError(f"{name} run from {int(labels.min())} to {int(labels.max())} "
-                                  f"but there are only {n} classes (0..{n - 1})")
+            if labels is None or len(labels) == 0:
+                continue
+            low, high = int(labels.min()), int(labels.max())
+            if low < 0 or high >= n:
+                raise SgdlabError(f"{name} run from {low} to {high} but there are only {n} "
+                                  f"classes (0..{n - 1})")
 
     def _need_data(self) -> Any:
         if self.dls is None:
@@ -338,7 +340,8 @@ class Learner:
             momentum: float | None = None, on_divergence: OnDivergence = "raise") -> Recorder:
         """Train ``epochs`` epochs at a constant learning rate (per group, see :meth:`lrs`).
 
-        ``on_divergence``: when a batch loss turns NaN/inf, ``"raise"`` a
+        ``wd``, if given, becomes the learner's weight decay from now on; ``momentum`` holds
+        for this call only. ``on_divergence``: when a batch loss turns NaN/inf, ``"raise"`` a
         :class:`~sgdlab.errors.DivergenceError` after recording that epoch's row, or ``"stop"``
         and return the recorder.
         """

@@ -20,7 +20,6 @@ which starts from random numbers, gets the largest.
 
 from __future__ import annotations
 
-import os
 from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
@@ -235,7 +234,7 @@ def lrs_for_groups(lr: float | slice | Sequence[float], n_groups: int) -> list[f
                               f"the earliest layers and should be the smaller one")
         if n_groups == 1:
             return [hi]
-        return [lo + (hi - lo) * i / (n_groups - 1) for i in range(n_groups)]
+        return [lo * (hi / lo) ** (i / (n_groups - 1)) for i in range(n_groups)]
     if isinstance(lr, Sequence) and not isinstance(lr, str):
         if len(lr) != n_groups:
             raise SgdlabError(f"got {len(lr)} learning rates for {n_groups} layer groups; give "

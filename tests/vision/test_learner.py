@@ -133,14 +133,15 @@ def test_recorder_plots_are_pngs(tmp_path) -> None:
 
 
 def test_same_seed_same_run_and_global_rng_untouched() -> None:
-    before = torch.get_rng_state()
     states = []
-    for _ in range(2):
+    for global_seed in (1, 2):                   # whatever the caller's random state is
+        torch.manual_seed(global_seed)
+        before = torch.get_rng_state()
         learn = make_learner(make_fake_dls(seed=3), seed=7)
         learn.fit(1, lr=1e-2)
         states.append(clone_state(learn.model))
+        assert torch.equal(torch.get_rng_state(), before)
     assert state_equal(*states)
-    assert torch.equal(torch.get_rng_state(), before)
 
 
 def test_divergence_raises_after_recording_the_row() -> None:
@@ -310,6 +311,8 @@ def test_freeze_and_unfreeze_on_the_learner() -> None:
     assert all(torch.equal(before[n], after[n]) for n in frozen)
     assert not torch.equal(before["head.8.weight"], after["head.8.weight"])
     assert not torch.equal(before["body.bn1.weight"], after["body.bn1.weight"])
+    # trained in train mode: BatchNorm statistics move even in a frozen body (as in fastai)
+    assert not torch.equal(before["body.bn1.running_mean"], after["body.bn1.running_mean"])
     learn.unfreeze()
     assert all(p.requires_grad for p in learn.model.parameters())
 

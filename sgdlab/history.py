@@ -9,13 +9,13 @@ parameters *after* step ``k``; ``losses[k-1]``, ``lrs[k-1]`` and ``batch(k)`` de
 from __future__ import annotations
 
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 
 from sgdlab.errors import SgdlabError
+from sgdlab.files import atomic_path
 
 
 @dataclass
@@ -107,15 +107,8 @@ class History:
     def save(self, path: str | os.PathLike) -> Path:
         """Write the history atomically (temporary file in the same folder, then rename)."""
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        os.close(fd)
-        try:
+        with atomic_path(path) as tmp:
             torch.save(self.to_dict(), tmp)
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
         return path
 
     @classmethod

@@ -22,8 +22,9 @@ from __future__ import annotations
 import inspect
 import os
 import sys
-import tempfile
 from pathlib import Path
+
+from sgdlab.files import save_figure
 
 NO_PAUSE_ENV = "SGDLAB_NO_PAUSE"
 FIGURES_ENV = "SGDLAB_FIGURES"
@@ -112,19 +113,6 @@ def can_open_window() -> bool:
     return backend not in _NO_WINDOW and "inline" not in backend
 
 
-def _save_png(fig, path: Path) -> None:
-    """Write the figure to ``path`` through a temporary file in the same folder."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        fig.savefig(tmp, format="png", dpi=100)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
 def show(fig, name: str) -> Path | None:
     """Show a matplotlib figure the way this run can, then close it.
 
@@ -147,7 +135,7 @@ def show(fig, name: str) -> Path | None:
         window = not in_notebook() and pausing() and can_open_window()
         if folder is not None or (not window and not in_notebook()):
             saved = (folder or DEFAULT_FIGURES) / f"{lesson_name()}-{name}.png"
-            _save_png(fig, saved)
+            save_figure(fig, saved)
             _say(f"figure saved: {saved}")
         if window:
             plt.show()

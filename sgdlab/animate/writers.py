@@ -25,6 +25,7 @@ import numpy as np
 
 from sgdlab.animate.movie import DEFAULT_FPS, check_fps
 from sgdlab.errors import SgdlabError
+from sgdlab.files import atomic_path
 
 if TYPE_CHECKING:
     from sgdlab.animate.movie import Movie
@@ -54,20 +55,14 @@ def video_format(path: str | os.PathLike) -> str:
     return suffix[1:]
 
 
-def _temporary_beside(path: Path) -> Path:
-    """Create an empty temporary file next to ``path``; a clear error if the folder is not
-    writable."""
+def _check_writable(folder: Path) -> None:
+    """A clear error now, rather than after rendering, if ``folder`` cannot take a file."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        folder.mkdir(parents=True, exist_ok=True)
+        tempfile.TemporaryFile(dir=folder).close()
     except OSError as err:
-        raise SgdlabError(f"cannot write {os.fspath(path)!r}: {err.strerror or err}; choose a "
-                          f"folder you can write to") from err
-    os.close(fd)
-    umask = os.umask(0)  # mkstemp makes the file private; give it the usual permissions
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)
-    return Path(tmp)
+        raise SgdlabError(f"cannot write into {os.fspath(folder)!r}: {err.strerror or err}; "
+                          f"choose a folder you can write to") from err
 
 
 def check_output(path: str | os.PathLike, size: tuple[int, int] | None = None) -> str:
@@ -77,7 +72,7 @@ def check_output(path: str | os.PathLike, size: tuple[int, int] | None = None) -
     writable (it is created if missing).
     """
     kind = _check_target(Path(path), size)
-    _temporary_beside(Path(path)).unlink()
+    _check_writable(Path(path).parent)
     return kind
 
 
@@ -106,20 +101,18 @@ def save(movie: Movie, path: str | os.PathLike, fps: float = DEFAULT_FPS,
     path = Path(path)
     kind = _check_target(path, movie.size)
     fps = check_fps(fps)
-    tmp = _temporary_beside(path)
+    _check_writable(path.parent)
     frames = movie.frames_rgba()
     try:
-        if kind == "html":
-            tmp.write_text(movie.to_jshtml(fps), encoding="utf-8")
-        else:
-            writer = write_mp4 if kind == "mp4" else write_gif
-            writer(_with_progress(frames, movie.frames, path.name, progress),
-                   movie.pixel_size, tmp, fps)
-        os.replace(tmp, path)
+        with atomic_path(path) as tmp:
+            if kind == "html":
+                tmp.write_text(movie.to_jshtml(fps), encoding="utf-8")
+            else:
+                writer = write_mp4 if kind == "mp4" else write_gif
+                writer(_with_progress(frames, movie.frames, path.name, progress),
+                       movie.pixel_size, tmp, fps)
     finally:
         frames.close()  # puts the figure back the way a full redraw expects it
-        if tmp.exists():
-            tmp.unlink()
     return path
 
 

@@ -7,13 +7,13 @@ import importlib.resources
 import importlib.util
 import os
 import sys
-import tempfile
 import traceback
 from collections.abc import Iterable
 from pathlib import Path
 
 from sgdlab.errors import SgdlabError
 from sgdlab.exercises import EXERCISES, FUNCTIONS, exercise_of
+from sgdlab.files import atomic_path
 
 
 class MissingFunctionError(SgdlabError, AttributeError):
@@ -142,13 +142,6 @@ def write_template(path: str | os.PathLike, force: bool = False) -> Path:
                           f"or pass --force to overwrite it with a fresh template")
     if path.suffix != ".py":
         raise SgdlabError(f"{path} should end in .py so that Python can import it")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(template_text())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as tmp:
+        tmp.write_text(template_text(), encoding="utf-8")
     return path

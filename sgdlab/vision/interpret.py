@@ -86,7 +86,7 @@ class ClassificationInterpretation:
         """The confusion matrix as a PNG, counts written in the cells."""
         from matplotlib.figure import Figure
 
-        from sgdlab.vision.learner import save_figure
+        from sgdlab.files import save_figure
 
         cm = self.confusion_matrix()
         k = len(self.classes)
@@ -130,8 +130,8 @@ class ClassificationInterpretation:
         ``prediction / actual / loss / probability of the actual class``."""
         from matplotlib.figure import Figure
 
+        from sgdlab.files import save_figure
         from sgdlab.vision.data import load_image
-        from sgdlab.vision.learner import save_figure
 
         losses, indices = self.top_losses(k)
         ncols = max(1, min(ncols, len(indices)))

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
 import time
 import warnings
 from collections.abc import Callable, Iterable, Sequence
@@ -39,6 +38,7 @@ from torch.nn import functional as F
 from tqdm.auto import tqdm
 
 from sgdlab.errors import DivergenceError, SgdlabError
+from sgdlab.files import atomic_path, save_figure
 from sgdlab.losses import error_rate
 from sgdlab.optim import SGD
 from sgdlab.vision import model as vision_model
@@ -92,20 +92,6 @@ def format_row(row: EpochRow) -> str:
               _format_number(row.error_rate), format_time(row.seconds))
     return "  ".join(v.rjust(len(name)) for v, name in zip(values, COLUMNS, strict=True))
 
-
-def save_figure(fig: Any, path: str | os.PathLike) -> Path:
-    """Save a matplotlib figure atomically (temporary file beside ``path``, then rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
-    os.close(fd)
-    try:
-        fig.savefig(tmp, format=path.suffix.lstrip(".") or "png", dpi=100)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
 
 
 @dataclass
@@ -510,15 +496,8 @@ class Learner:
             "state_dict": {k: v.detach().cpu().contiguous()
                            for k, v in self.model.state_dict().items()},
         }
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        os.close(fd)
-        try:
+        with atomic_path(path) as tmp:
             torch.save(checkpoint, tmp)
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
         return path
 
     def load(self, name: str | os.PathLike) -> Learner:

@@ -100,7 +100,7 @@ class LRFinderResult:
         """Smoothed loss against learning rate (log axis), suggestions marked, as a PNG."""
         from matplotlib.figure import Figure
 
-        from sgdlab.vision.learner import save_figure
+        from sgdlab.files import save_figure
 
         points = [(lr, loss) for lr, loss in zip(self.lrs, self.losses, strict=True)
                   if math.isfinite(loss)]

@@ -27,7 +27,8 @@ class LectureClip:
 LECTURE_SET = (
     LectureClip("1-line-fit.mp4", "line-fit", SceneOptions(lrs=[0.1]),
                 "the line swings from the first guess (-1, 1) onto the data while the loss "
-                "in the title falls 8.89 → 0.08 — lr 0.1, 100 steps, as in the lecture"),
+                "in the title falls 8.23 → 0.075 — lr 0.1, 100 steps, as in the lecture (whose "
+                "own random data started at 8.89)"),
     LectureClip("2-learning-rates.mp4", "learning-rates", SceneOptions(),
                 "same data, same start: 0.01 crawls, 0.1 arrives, just under 2/λmax the "
                 "intercept zig-zags across the valley, just over it the line flies off"),

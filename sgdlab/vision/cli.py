@@ -1,5 +1,318 @@
-"""Placeholder: sub-commands of this area are being written (see the open issues)."""
+"""``sgdlab bears ...``: download, verify, train, lr-find, interpret and predict from a terminal.
 
+    sgdlab bears download urls_black.txt bears/black --max-pics 200
+    sgdlab bears verify bears --dry-run
+    sgdlab bears train --epochs 4 --lr 3e-3 --unfreeze-epochs 2 --unfreeze-lr 3e-5 3e-4
+    sgdlab bears lr-find --out lr_find.png
+    sgdlab bears interpret --model models/bears.pth --top 9
+    sgdlab bears predict --model models/bears.pth photo.jpg
+
+Training and interpretation read the photos from ``--data`` (default: ``$SGDLAB_BEARS`` or
+``../shared/bears``) and set aside the same seeded 20% for validation (``--seed``, default 42).
+Torch and torchvision are imported inside the handlers, so ``sgdlab --help`` stays quick.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+ARCH_CHOICES = ("resnet18", "resnet34", "resnet50")
+DEFAULT_SEED = 42
+
+
+# ------------------------------------------------------------------------------ shared options
+
+def weights_option(text: str) -> str | None:
+    """``none`` → random weights, ``imagenet`` → torchvision's, anything else → a file path."""
+    value = text.strip()
+    if value.lower() == "none":
+        return None
+    return "imagenet" if value.lower() == "imagenet" else value
+
+
+def _add_data_options(parser: argparse.ArgumentParser, batch_size: int = 64) -> None:
+    parser.add_argument("--data", type=Path, default=None, metavar="DIR",
+                        help="folder with one sub-folder per class (default: $SGDLAB_BEARS or "
+                             "../shared/bears)")
+    parser.add_argument("--batch-size", type=int, default=batch_size,
+                        help=f"images per mini-batch (default {batch_size})")
+    parser.add_argument("--device", choices=("cpu", "cuda"), default=None,
+                        help="where to compute (default: cuda when present, else cpu)")
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED,
+                        help="seeds the validation split, batches, augmentation and initial "
+                             f"weights (default {DEFAULT_SEED}, the lecture's split)")
+
+
+def _add_model_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--size", type=int, default=None,
+                        help="image side in pixels (default: 224 on a GPU, 128 on a CPU)")
+    parser.add_argument("--arch", choices=ARCH_CHOICES, default="resnet34",
+                        help="the ResNet (default resnet34, the lecture's)")
+    parser.add_argument("--weights", type=weights_option, default=None,
+                        metavar="none|imagenet|PATH",
+                        help="starting weights of the body: none (random, the default), "
+                             "imagenet (downloads once) or a file with torchvision's state dict; "
+                             "with weights the body starts frozen, as in the lecture")
+
+
+def _data_dir(args: argparse.Namespace) -> Path:
+    from sgdlab.vision.data import default_bears_dir
+
+    return args.data if args.data is not None else default_bears_dir()
+
+
+def _training_data(args: argparse.Namespace, augment: bool = True):
+    """The loaders that ``train`` and ``lr-find`` use, at ``--size`` on ``--device``."""
+    from sgdlab.vision.data import ImageDataLoaders
+    from sgdlab.vision.device import default_device
+    from sgdlab.vision.lesson_config import default_size
+
+    device = default_device(args.device)
+    size = args.size if args.size is not None else default_size(device)
+    return ImageDataLoaders.from_folder(_data_dir(args), seed=args.seed, size=size,
+                                        batch_size=args.batch_size, device=device,
+                                        augment=augment)
+
+
+def _describe(dls) -> str:
+    return (f"data: {dls.path}: {len(dls.train_items)} training and {len(dls.valid_items)} "
+            f"validation images of {len(dls.classes)} classes ({', '.join(dls.classes)}), "
+            f"{dls.size} px, on {dls.device}")
+
+
+def _describe_weights(weights: str | None) -> str:
+    if weights is None:
+        return "random weights (training from scratch)"
+    return "ImageNet weights" if weights == "imagenet" else f"weights from {weights}"
+
+
+# ------------------------------------------------------------------------------ handlers
+
+def _download(args: argparse.Namespace) -> int:
+    from sgdlab.vision.download import download_images, format_report
+
+    report = download_images(args.urls_file, args.dest, max_pics=args.max_pics,
+                             workers=args.workers, timeout=args.timeout)
+    print(format_report(report))
+    return 0 if report.saved or report.existing else 1
+
+
+def _verify(args: argparse.Namespace) -> int:
+    from sgdlab.vision.clean import format_verify_report, verify_images
+
+    report = verify_images(args.folder, delete=args.delete, quarantine=args.quarantine,
+                           dry_run=args.dry_run)
+    print(format_verify_report(report))
+    return 0
+
+
+def _train(args: argparse.Namespace) -> int:
+    from sgdlab.diagnose import diagnose
+    from sgdlab.vision.learner import vision_learner
+
+    dls = _training_data(args)
+    print(_describe(dls))
+    learn = vision_learner(dls, args.arch, args.weights, seed=args.seed, wd=args.wd,
+                           model_dir=args.model_dir)
+    frozen = " (body frozen: only the head and BatchNorm layers train)" if args.weights else ""
+    print(f"model: {args.arch}, {_describe_weights(args.weights)}{frozen}")
+    stages = [("", args.epochs, args.lr)]
+    if args.unfreeze_epochs:
+        lo, hi = args.unfreeze_lr if args.unfreeze_lr else (args.lr / 100, args.lr / 10)
+        stages.append(("unfrozen", args.unfreeze_epochs, slice(lo, hi)))
+    for i, (label, epochs, lr) in enumerate(stages):
+        if label:
+            path = learn.save(f"{args.name}-stage-{i}")
+            print(f"saved stage {i}: {path}")
+            learn.unfreeze()
+            print(f"\nunfrozen: every layer trains, learning rates "
+                  f"{', '.join(f'{x:.2g}' for x in learn.lrs(lr))} (first group ... head)")
+        else:
+            print(f"fit_one_cycle({epochs}, {lr:g})")
+        recorder = learn.fit_one_cycle(epochs, lr, on_divergence="stop")
+        verdict = diagnose(recorder)
+        print(f"\ndiagnosis: {verdict}")
+        if len(recorder.rows) < epochs or verdict.problem == "lr_too_high":
+            print("the weights are ruined; nothing saved")
+            return 1
+    path = learn.save(args.name)
+    print(f"saved: {path}  (final error rate {recorder.rows[-1].error_rate:.4f})")
+    return 0
+
+
+def _lr_find(args: argparse.Namespace) -> int:
+    from sgdlab.vision.learner import vision_learner
+
+    dls = _training_data(args)
+    print(_describe(dls))
+    learn = vision_learner(dls, args.arch, args.weights, seed=args.seed)
+    if args.unfreeze:
+        learn.unfreeze()
+    result = learn.lr_find(start_lr=args.start_lr, end_lr=args.end_lr, num_it=args.num_it)
+    path = result.plot(args.out)
+    stopped = " (stopped early: the loss diverged)" if result.stopped_early else ""
+    print(f"swept {len(result.lrs)} learning rates from {result.lrs[0]:.2g} to "
+          f"{result.lrs[-1]:.2g}{stopped}")
+    print(f"steepest descent: {result.steepest:.2e}")
+    print(f"minimum / 10:     {result.minimum_div_10:.2e}")
+    print(f"plot: {path}")
+    return 0
+
+
+def _interpretation_learner(args: argparse.Namespace):
+    """The checkpoint's model on the validation split it was trained with."""
+    from sgdlab.vision import model as vision_model
+    from sgdlab.vision.data import ImageDataLoaders, find_classes, split_items
+    from sgdlab.vision.device import default_device
+    from sgdlab.vision.learner import Learner, read_checkpoint
+
+    checkpoint = read_checkpoint(args.model)
+    folder = _data_dir(args)
+    classes, items = find_classes(folder)
+    train, valid = split_items(items, seed=args.seed)
+    dls = ImageDataLoaders(folder, classes, train, valid, size=checkpoint["size"],
+                           batch_size=args.batch_size, device=default_device(args.device),
+                           augment=False, seed=args.seed, mean=checkpoint["mean"],
+                           std=checkpoint["std"])
+    model = vision_model.create_model(len(checkpoint["classes"]), checkpoint["arch"],
+                                      head=checkpoint["head"])
+    learn = Learner(dls, model, arch=checkpoint["arch"], head=checkpoint["head"])
+    return learn.load(args.model)
+
+
+def _interpret(args: argparse.Namespace) -> int:
+    from sgdlab.errors import SgdlabError
+    from sgdlab.vision.interpret import ClassificationInterpretation
+
+    if args.top < 1:
+        raise SgdlabError(f"--top must be at least 1, got {args.top}")
+    learn = _interpretation_learner(args)
+    print(_describe(learn.dls))
+    interp = ClassificationInterpretation.from_learner(learn)
+    wrong = int((interp.preds != interp.targets).sum())
+    n = len(interp.items)
+    print(f"error rate: {wrong}/{n} = {wrong / n:.4f}\n")
+    print(interp.confusion_table())
+    confused = interp.most_confused()
+    print("\nmost confused (actual -> predicted: images):")
+    for actual, predicted, count in confused or []:
+        print(f"  {actual} -> {predicted}: {count}")
+    if not confused:
+        print("  none: every validation image is right")
+    losses, indices = interp.top_losses(args.top)
+    print(f"\ntop {len(indices)} losses (prediction / actual / loss / probability of actual):")
+    for loss, i in zip(losses.tolist(), indices.tolist(), strict=True):
+        actual, predicted = int(interp.targets[i]), int(interp.preds[i])
+        print(f"  {interp.items[i]}: {interp.classes[predicted]} / {interp.classes[actual]} / "
+              f"{loss:.2f} / {interp.probs[i, actual]:.2f}")
+    out = args.out
+    print(f"\nconfusion matrix: {interp.plot_confusion_matrix(out / 'confusion_matrix.png')}")
+    print(f"top losses: {interp.plot_top_losses(args.top, out / 'top_losses.png')}")
+    return 0
+
+
+def _predict(args: argparse.Namespace) -> int:
+    from sgdlab.vision.learner import load_learner
+
+    learn = load_learner(args.model, device=args.device or "cpu")
+    for image in args.images:
+        name, index, probs = learn.predict(image)
+        print(f"{image}: {name} (index {index})")
+        width = max(len(c) for c in learn.classes)
+        for i in probs.argsort(descending=True).tolist():
+            print(f"  {learn.classes[i]:<{width}}  {probs[i].item():.4f}")
+    return 0
+
+
+# ------------------------------------------------------------------------------ registration
 
 def add_commands(subparsers) -> None:
-    """Register this area's sub-commands (none yet)."""
+    """Register ``sgdlab bears`` and its sub-commands."""
+    bears = subparsers.add_parser(
+        "bears", help="the bear classifier: download, verify, train, lr-find, interpret, predict",
+        description="The lecture's bear classifier, trained by sgdlab's own SGD.")
+    actions = bears.add_subparsers(dest="action", required=True, metavar="ACTION")
+
+    p = actions.add_parser("download", help="download the pictures of a URL list",
+                           description="Download the first --max-pics URLs of URLS_FILE (one per "
+                                       "line) into DEST as 00000000.jpg, 00000001.png, ...")
+    p.add_argument("urls_file", type=Path, metavar="URLS_FILE")
+    p.add_argument("dest", type=Path, metavar="DEST", help="folder for the pictures, e.g. "
+                                                           "bears/black")
+    p.add_argument("--max-pics", type=int, default=200, help="URLs to try (default 200)")
+    p.add_argument("--workers", type=int, default=8, help="parallel downloads (default 8)")
+    p.add_argument("--timeout", type=float, default=10.0,
+                   help="seconds allowed per attempt (default 10)")
+    p.set_defaults(func=_download)
+
+    p = actions.add_parser("verify", help="quarantine unreadable pictures, convert to RGB",
+                           description="Decode every picture under FOLDER; move the unreadable "
+                                       "ones to a quarantine folder (listed in manifest.csv) "
+                                       "and rewrite the others as RGB.")
+    p.add_argument("folder", type=Path, metavar="FOLDER")
+    p.add_argument("--delete", action="store_true",
+                   help="delete unreadable files instead of moving them to quarantine")
+    p.add_argument("--quarantine", type=Path, default=None, metavar="DIR",
+                   help="where unreadable files go (default FOLDER/.quarantine)")
+    p.add_argument("--dry-run", action="store_true", help="only report; change nothing")
+    p.set_defaults(func=_verify)
+
+    p = actions.add_parser("train", help="train the classifier and save it",
+                           description="fit_one_cycle on the photos, print the epoch table and "
+                                       "diagnose's verdict, save the model; optionally unfreeze "
+                                       "and train on with discriminative learning rates.")
+    _add_data_options(p)
+    _add_model_options(p)
+    p.add_argument("--epochs", type=int, default=4, help="epochs of the first fit (default 4)")
+    p.add_argument("--lr", type=float, default=3e-3,
+                   help="maximum learning rate of the first fit (default 3e-3)")
+    p.add_argument("--wd", type=float, default=1e-4, help="weight decay (default 1e-4)")
+    p.add_argument("--unfreeze-epochs", type=int, default=0, metavar="N",
+                   help="then unfreeze and train N more epochs (default 0: don't)")
+    p.add_argument("--unfreeze-lr", type=float, nargs=2, default=None, metavar=("LO", "HI"),
+                   help="learning rates after unfreezing, first layers to head, as "
+                        "slice(LO, HI) (default: LR/100 LR/10)")
+    p.add_argument("--name", default="bears", help="checkpoint name (default bears)")
+    p.add_argument("--model-dir", type=Path, default=Path("models"), metavar="DIR",
+                   help="where checkpoints go (default ./models)")
+    p.set_defaults(func=_train)
+
+    p = actions.add_parser("lr-find", help="sweep the learning rate, plot the loss",
+                           description="Train briefly with a rising learning rate on a new "
+                                       "model, save the loss-against-lr plot and print the "
+                                       "suggestions.")
+    _add_data_options(p)
+    _add_model_options(p)
+    p.add_argument("--unfreeze", action="store_true",
+                   help="sweep with every layer trainable (with --weights the body is "
+                        "otherwise frozen)")
+    p.add_argument("--num-it", type=int, default=100, help="mini-batches to sweep (default 100)")
+    p.add_argument("--start-lr", type=float, default=1e-7, help="first lr (default 1e-7)")
+    p.add_argument("--end-lr", type=float, default=10.0, help="last lr (default 10)")
+    p.add_argument("--out", type=Path, default=Path("lr_find.png"), metavar="PNG",
+                   help="where to save the plot (default lr_find.png)")
+    p.set_defaults(func=_lr_find)
+
+    p = actions.add_parser("interpret", help="confusion matrix and top losses of a model",
+                           description="Predict the validation photos with a saved model; print "
+                                       "the confusion matrix, the most confused classes and "
+                                       "the top losses, and save both as PNG.")
+    p.add_argument("--model", type=Path, required=True, metavar="PATH",
+                   help="a checkpoint saved by `sgdlab bears train`")
+    _add_data_options(p)
+    p.add_argument("--top", type=int, default=9, metavar="K",
+                   help="how many top losses to list and plot (default 9)")
+    p.add_argument("--out", type=Path, default=Path("interpretation"), metavar="DIR",
+                   help="folder for the PNGs (default ./interpretation)")
+    p.set_defaults(func=_interpret)
+
+    p = actions.add_parser("predict", help="classify photos with a saved model",
+                           description="Print each image's class, its index and the "
+                                       "probabilities of every class, most likely first.")
+    p.add_argument("--model", type=Path, required=True, metavar="PATH",
+                   help="a checkpoint saved by `sgdlab bears train`")
+    p.add_argument("images", nargs="+", type=Path, metavar="IMAGE")
+    p.add_argument("--device", choices=("cpu", "cuda"), default=None,
+                   help="where to compute (default cpu, as in production)")
+    p.set_defaults(func=_predict)

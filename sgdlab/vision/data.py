@@ -34,6 +34,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+import sgdlab
 from sgdlab.errors import SgdlabError
 from sgdlab.vision.augment import Augmentation, augment_batch, channel_stats, normalize
 
@@ -65,15 +66,18 @@ class ImageReadError(SgdlabError):
 def default_bears_dir() -> Path:
     """Where the bear photos are: ``$SGDLAB_BEARS``, else ``../shared/bears``.
 
-    ``../shared/bears`` is looked up from the current folder first, then from the project root.
+    ``$SGDLAB_BEARS`` is returned as given. The default ``../shared/bears`` is relative to the
+    current folder when it exists there, otherwise to the repository root (the folder that holds
+    the ``sgdlab`` package), so lessons find the photos from any working directory. The path is
+    returned even when nothing is there; callers say where they looked.
     """
     env = os.environ.get("SGDLAB_BEARS")
     if env:
         return Path(env)
-    here = Path("..") / "shared" / "bears"
-    if here.is_dir():
-        return here
-    return Path(__file__).resolve().parents[3] / "shared" / "bears"
+    default = Path("..") / "shared" / "bears"
+    if default.is_dir():
+        return default
+    return Path(os.path.normpath(Path(sgdlab.__file__).resolve().parents[1] / default))
 
 
 def is_hidden(path: Path) -> bool:

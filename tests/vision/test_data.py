@@ -14,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
+import sgdlab
 from sgdlab.errors import SgdlabError
 from sgdlab.vision.augment import (
     Augmentation,
@@ -27,6 +28,7 @@ from sgdlab.vision.data import (
     IMAGENET_STD,
     DataWarning,
     ImageDataLoaders,
+    default_bears_dir,
     find_classes,
     get_image_files,
     load_image,
@@ -117,6 +119,28 @@ def test_load_image_errors_name_the_file(tmp_path: Path) -> None:
         load_image(tmp_path / "page.jpg")
     with pytest.raises(SgdlabError, match="does not exist"):
         load_image(tmp_path / "gone.jpg")
+
+
+def test_default_bears_dir_prefers_the_environment(tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SGDLAB_BEARS", str(tmp_path / "my bears"))
+    assert default_bears_dir() == tmp_path / "my bears"
+
+
+def test_default_bears_dir_relative_to_cwd_then_to_the_repository(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SGDLAB_BEARS", raising=False)
+    (tmp_path / "shared" / "bears").mkdir(parents=True)
+    (tmp_path / "project").mkdir()
+    monkeypatch.chdir(tmp_path / "project")
+    found = default_bears_dir()
+    assert found == Path("..") / "shared" / "bears" and found.is_dir()
+
+    (tmp_path / "other" / "folder").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path / "other" / "folder")  # no ../shared/bears here
+    repository = Path(sgdlab.__file__).resolve().parents[1]
+    assert default_bears_dir() == repository.parent / "shared" / "bears"
+    assert default_bears_dir().is_absolute()
 
 
 # --- transforms ------------------------------------------------------------------------------

@@ -1,0 +1,127 @@
+"""Training ResNet34 with the same SGD.
+
+The bear classifier trained by sgdlab.SGD, the optimizer of lessons 3-5: one step by hand, fit_one_cycle and its epoch table, what diagnose says, and saving the model.
+"""
+
+import torch
+from torch.nn import functional as F
+
+import sgdlab
+from sgdlab.diagnose import diagnose
+from sgdlab.teach import step
+from sgdlab.vision.learner import read_checkpoint
+from sgdlab.vision.lesson_config import figure_path, lesson_config, show_png
+
+# %%
+step("The data and the model", """
+    The photos of lesson 7 go into a ResNet: a deep stack of convolutions (the "body") that
+    turns an image into 512 feature maps, and a small "head" that turns those into one score
+    per class. torchvision builds the body; sgdlab adds a fastai-style head for our three
+    classes.
+
+    The lecture starts from weights pretrained on ImageNet. This machine cannot download
+    them, so unless SGDLAB_WEIGHTS names a weights file, the body starts from random numbers
+    and we train from scratch: the same code, more epochs.
+""")
+config = lesson_config()
+recipe = config.recipe
+dls = config.loaders()
+learn = config.learner(dls)
+n_params = sum(p.numel() for p in learn.model.parameters())
+print(dls)
+print(f"{recipe.arch}: {n_params:,} parameters, "
+      + ("random initial weights (from scratch)" if config.weights is None
+         else f"body weights from {config.weights}"))
+print("the head:", learn.model.head)
+
+# %%
+step("The optimizer is lesson 5's SGD", """
+    No torch.optim here: the learner's optimizer is sgdlab.SGD, the class whose update rule
+    you wrote by hand in lessons 3 to 5, grown up with momentum and weight decay:
+
+        g = grad + wd * p;   v = momentum * v + g;   p = p - lr * v
+
+    It holds one parameter group per layer group (early layers, later layers, head), so that
+    each group can get its own learning rate (lesson 9).
+""")
+print("optimizer:", type(learn.opt).__module__ + "." + type(learn.opt).__name__)
+print("same class as sgdlab.SGD:", type(learn.opt) is sgdlab.SGD)
+for i, group in enumerate(learn.opt.param_groups):
+    size = sum(p.numel() for p in group["params"])
+    print(f"  group {i}: {size:>10,} parameters, momentum {group['momentum']}, "
+          f"weight decay {group['weight_decay']:g}")
+
+# %%
+step("One step by hand", """
+    One training step is lesson 3's update() on a bigger model: predict a mini-batch,
+    measure the cross-entropy loss, back-propagate, step. We check the step on the last
+    layer's weights against the formula: on the first step the velocity v is just g, so
+    the new weights must be p - lr * (grad + wd * p).
+""")
+model = learn.model
+model.train()
+lr = recipe.lr
+learn.set_hyper([lr] * learn.n_groups, momentum=0.9)
+xb, yb = next(iter(dls.train))
+loss = F.cross_entropy(model(xb), yb)
+loss.backward()
+weight = model.head[-1].weight
+before, grad = weight.detach().clone(), weight.grad.detach().clone()
+learn.opt.step()
+learn.opt.zero_grad()
+expected = before - lr * (grad + learn.opt.param_groups[-1]["weight_decay"] * before)
+step_error = (weight.detach() - expected).abs().max().item()
+print(f"loss of the batch before the step: {loss.item():.4f}")
+print(f"largest |new weight - formula|: {step_error:.2e}")
+
+# %%
+step("fit_one_cycle", """
+    Training for real: fit_one_cycle(epochs, lr). The learning rate starts at lr/25, warms
+    up to lr over the first quarter of the batches, then glides down to almost nothing
+    (cosine curves), while momentum does the opposite, 0.95 -> 0.85 -> 0.95. Large steps
+    in the middle explore; small steps at the end settle.
+
+    After every epoch the learner prints a row: the mean training loss, the validation loss,
+    the error rate on the validation photos (1 - accuracy) and the time.
+""")
+learn = config.learner(dls)  # a fresh model: the step above does not count
+print(f"recipe: {recipe.describe()}")
+recorder = learn.fit_one_cycle(recipe.epochs, recipe.lr)
+first_error, final_error = recorder.rows[0].error_rate, recorder.rows[-1].error_rate
+print(f"error rate: {first_error:.1%} after the first epoch, {final_error:.1%} at the end")
+if config.quick:
+    print("(a quick run: tiny images and one epoch, so expect little)")
+
+# %%
+step("Loss and schedule, batch by batch", """
+    The recorder kept every batch's loss, learning rate and momentum. The loss is noisy from
+    batch to batch (each batch is a different sample of the photos, as in lesson 5) but
+    falls; the two schedules are the one-cycle shapes.
+""")
+show_png(recorder.plot_loss(figure_path("loss")))
+show_png(recorder.plot_lr(figure_path("schedule")))
+
+# %%
+step("What diagnose says", """
+    sgdlab.diagnose reads the epoch table and names the lecture's four problems (learning
+    rate too high or too low, too few or too many epochs) or says nothing is wrong, with the
+    numbers behind its verdict. Lesson 11 provokes each problem on purpose.
+""")
+verdict = diagnose(recorder)
+print(verdict)
+
+# %%
+step("Save it: stage 1", """
+    learn.save writes the weights together with what predicting needs later: the class names
+    in training order, the architecture, the image size and the normalization. Lesson 9
+    carries on from this file (models/bears-stage-1.pth); lesson 10 predicts with it.
+""")
+saved = learn.save("bears-stage-1")
+checkpoint = read_checkpoint(saved)
+print(f"saved {saved}")
+print({key: checkpoint[key] for key in ("arch", "classes", "size", "mean", "std")})
+with torch.no_grad():
+    same = all(torch.equal(a.cpu(), b) for a, b in zip(learn.model.state_dict().values(),
+                                                       checkpoint["state_dict"].values(),
+                                                       strict=True))
+print("the file holds exactly the trained weights:", same)

@@ -1,0 +1,273 @@
+"""How big the bear lessons (7–11) run: every setting they take from the environment, in one place.
+
+A lesson calls :func:`lesson_config` once and takes its sizes from the result, so the same script
+is a real lesson by default and a smoke test with ``SGDLAB_QUICK=1``:
+
+* ``SGDLAB_QUICK=1`` — a quick look: 32-px images, 16 photos per class, resnet18, one epoch per
+  fit, a short learning-rate sweep. Unset: a real run on all 480 photos with the lecture's
+  ResNet34, at 224 px on a GPU and 128 px on a CPU.
+* ``SGDLAB_BEARS`` — the folder holding ``black/``, ``grizzly/`` and ``teddys/``; default
+  ``../shared/bears`` (see :func:`~sgdlab.vision.data.default_bears_dir`).
+* ``SGDLAB_DEVICE`` — ``cpu`` or ``cuda``; default CUDA when present, else the CPU.
+* ``SGDLAB_WEIGHTS`` — the body's starting weights: a file holding the state dict of
+  torchvision's ResNet, or ``imagenet`` (downloads once). Unset: random weights, so the lessons
+  train from scratch; this machine cannot download ImageNet weights.
+
+The training recipes live here too (:func:`scratch_recipe`, :func:`pretrained_recipe`), so the
+lessons, ``sgdlab bears train`` and ``benchmarks/bears.py`` agree on them.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import torch
+
+from sgdlab.errors import SgdlabError
+from sgdlab.vision.data import DEFAULT_SEED, ImageDataLoaders, default_bears_dir, find_classes
+from sgdlab.vision.data import split_items as split_seeded
+from sgdlab.vision.device import default_device
+
+QUICK_ENV = "SGDLAB_QUICK"
+BEARS_ENV = "SGDLAB_BEARS"
+DEVICE_ENV = "SGDLAB_DEVICE"
+WEIGHTS_ENV = "SGDLAB_WEIGHTS"
+
+
+class BearsNotFoundError(SgdlabError):
+    """The bear photos are not where the lessons looked."""
+
+
+# ------------------------------------------------------------------------------ recipes
+
+@dataclass(frozen=True)
+class Recipe:
+    """A fixed way to train the bear classifier: ``fit_one_cycle(epochs, lr)`` at ``size`` px.
+
+    With ``unfreeze_epochs`` the model is then unfrozen and trained on with
+    ``slice(lr / 100, lr / 10)``, the lecture's 3e-3 → slice(3e-5, 3e-4).
+    """
+
+    arch: str
+    size: int
+    batch_size: int
+    epochs: int
+    lr: float
+    wd: float
+    weights: str | None = None
+    unfreeze_epochs: int = 0
+    seed: int = DEFAULT_SEED
+    targets: tuple[str, ...] = ()
+
+    @property
+    def unfreeze_lr(self) -> slice:
+        """The discriminative learning rates after unfreezing: ``slice(lr/100, lr/10)``."""
+        return slice(self.lr / 100, self.lr / 10)
+
+    def describe(self) -> str:
+        start = "from scratch" if self.weights is None else f"weights={self.weights}"
+        then = (f", then unfreeze and fit_one_cycle({self.unfreeze_epochs}, "
+                f"slice({self.lr / 100:g}, {self.lr / 10:g}))" if self.unfreeze_epochs else "")
+        return (f"{self.arch} {start}, {self.size} px, batch {self.batch_size}, wd {self.wd:g}: "
+                f"fit_one_cycle({self.epochs}, {self.lr:g}){then}")
+
+
+def default_size(device: torch.device) -> int:
+    """224 px on a GPU (the lecture's size), 128 px on a CPU (a third of the pixels)."""
+    return 224 if device.type == "cuda" else 128
+
+
+def scratch_recipe(device: torch.device) -> Recipe:
+    """Random initial weights: many more epochs than the lecture's 4, a higher learning rate,
+    stronger weight decay (measured with ``benchmarks/bears.py``)."""
+    gpu = device.type == "cuda"
+    return Recipe(arch="resnet34", size=default_size(device), batch_size=32,
+                  epochs=40 if gpu else 20, lr=1e-2, wd=5e-4,
+                  targets=("<= 10% error from scratch at 224 px on an H100" if gpu else
+                           "<= 20% error from scratch at 112-128 px in <= 10 minutes on a CPU",))
+
+
+def pretrained_recipe(device: torch.device, weights: str) -> Recipe:
+    """The lecture's: ImageNet weights, head first for 4 epochs at 3e-3, then unfrozen for 2."""
+    return Recipe(arch="resnet34", size=default_size(device), batch_size=64, epochs=4, lr=3e-3,
+                  wd=1e-4, weights=weights, unfreeze_epochs=2,
+                  targets=("<= 3% error with ImageNet weights, as in the lecture",))
+
+
+def recipe_for(device: torch.device, weights: str | None) -> Recipe:
+    """:func:`pretrained_recipe` when there are starting weights, else :func:`scratch_recipe`."""
+    return scratch_recipe(device) if weights is None else pretrained_recipe(device, weights)
+
+
+# ------------------------------------------------------------------------------ the lessons
+
+@dataclass(frozen=True)
+class LessonConfig:
+    """The sizes of one lesson run (see the module docstring for where they come from).
+
+    Attributes:
+        quick: a quick look (``SGDLAB_QUICK=1``).
+        bears: the photos' folder (it may not exist: see :meth:`require_bears`).
+        device: where training runs.
+        weights: the body's starting weights: ``None`` (random), ``"imagenet"`` or a file path.
+        recipe: how lessons 8–10 train (architecture, size, batch size, epochs, lr, wd).
+        train_per_class, valid_per_class: keep only this many training / validation photos of
+            each class (``None``: all of them).
+        lr_find_steps: mini-batches the learning-rate finder sweeps.
+        problem_size, problem_arch: image size and ResNet of lesson 11's small, deliberately
+            broken runs (from scratch); ``problem_train_per_class`` photos per class for the
+            "too many epochs" run, trained ``problem_epochs`` epochs.
+        seed: seeds the validation split, the batches, the augmentation and the initial weights.
+        model_dir: where checkpoints go (relative to the current folder).
+        progress: show progress bars.
+    """
+
+    quick: bool
+    bears: Path
+    device: torch.device
+    weights: str | None
+    recipe: Recipe
+    train_per_class: int | None
+    valid_per_class: int | None
+    lr_find_steps: int
+    problem_size: int
+    problem_arch: str
+    problem_train_per_class: int
+    problem_epochs: int
+    seed: int = DEFAULT_SEED
+    model_dir: Path = field(default_factory=lambda: Path("models"))
+    progress: bool = True
+
+    def require_bears(self) -> Path:
+        """The photos' folder; raises :class:`BearsNotFoundError` saying where it looked."""
+        if self.bears.is_dir() and any(p.is_dir() and not p.name.startswith(".")
+                                       for p in self.bears.iterdir()):
+            return self.bears
+        where = (f"the folder named by {BEARS_ENV}" if os.environ.get(BEARS_ENV)
+                 else f"{BEARS_ENV} is not set, so the default ../shared/bears, from the "
+                      f"current folder and from the project folder")
+        raise BearsNotFoundError(
+            f"the bear photos were not found at {self.bears.absolute()} ({where}). Set "
+            f"{BEARS_ENV} to the folder that holds black/, grizzly/ and teddys/, e.g. "
+            f"`{BEARS_ENV}=/data/bears sgdlab lesson 7`, or download the photos with "
+            f"`sgdlab bears download URLS_FILE DEST` (lesson 7 shows how)")
+
+    def split(self, train_per_class: int | None = None, valid_per_class: int | None = None,
+              ) -> tuple[list[str], list[Path], list[Path]]:
+        """``(classes, train_items, valid_items)``: the seed's 80/20 split of all the photos,
+        then at most so many photos of each class (default: this run's limits).
+
+        All photos are split first, so a smaller run validates on photos of the full run's
+        validation set.
+        """
+        classes, items = find_classes(self.require_bears())
+        train, valid = split_seeded(items, valid_pct=0.2, seed=self.seed)
+        return (classes,
+                keep_per_class(train, train_per_class or self.train_per_class),
+                keep_per_class(valid, valid_per_class or self.valid_per_class))
+
+    def loaders(self, size: int | None = None, batch_size: int | None = None,
+                augment: bool = True, train_per_class: int | None = None) -> ImageDataLoaders:
+        """The bears as :class:`ImageDataLoaders`, by default at the recipe's size and batch."""
+        classes, train, valid = self.split(train_per_class=train_per_class)
+        return ImageDataLoaders(self.bears, classes, train, valid,
+                                size=size or self.recipe.size,
+                                batch_size=batch_size or self.recipe.batch_size,
+                                device=self.device, augment=augment, seed=self.seed)
+
+    def learner(self, dls: ImageDataLoaders, **kwargs):
+        """``vision_learner`` with the recipe's architecture, weights and weight decay."""
+        from sgdlab.vision.learner import vision_learner
+
+        options = {"wd": self.recipe.wd, "model_dir": self.model_dir, "progress": self.progress,
+                   "seed": self.seed, **kwargs}
+        return vision_learner(dls, options.pop("arch", self.recipe.arch),
+                              options.pop("weights", self.weights), **options)
+
+    def checkpoint(self, name: str) -> Path | None:
+        """``model_dir/name.pth`` if it exists and was trained with this run's architecture
+        and image size (an earlier lesson's stage), else ``None``."""
+        from sgdlab.vision.learner import read_checkpoint
+
+        path = self.model_dir / f"{name}.pth"
+        if not path.is_file():
+            return None
+        try:
+            saved = read_checkpoint(path)
+        except SgdlabError:
+            return None
+        fits = saved["arch"] == self.recipe.arch and saved["size"] == self.recipe.size
+        return path if fits else None
+
+
+def keep_per_class(items: list[Path], limit: int | None) -> list[Path]:
+    """The first ``limit`` items of each class folder, in the given order (all if ``None``)."""
+    if limit is None:
+        return list(items)
+    counts: dict[str, int] = {}
+    kept = []
+    for item in items:
+        label = item.parent.name
+        if counts.get(label, 0) < limit:
+            counts[label] = counts.get(label, 0) + 1
+            kept.append(item)
+    return kept
+
+
+def is_set(value: str | None) -> bool:
+    """An environment flag is on unless empty, ``0``, ``false`` or ``no``."""
+    return (value or "").strip().lower() not in ("", "0", "false", "no")
+
+
+def lesson_config(environ: Mapping[str, str] | None = None) -> LessonConfig:
+    """Read ``SGDLAB_QUICK``, ``SGDLAB_BEARS``, ``SGDLAB_DEVICE`` and ``SGDLAB_WEIGHTS``."""
+    env = os.environ if environ is None else environ
+    quick = is_set(env.get(QUICK_ENV))
+    bears = Path(env[BEARS_ENV]) if env.get(BEARS_ENV) else default_bears_dir()
+    device = default_device(env.get(DEVICE_ENV) or None)
+    weights = (env.get(WEIGHTS_ENV) or "").strip() or None
+    if weights is not None and weights.lower() == "imagenet":
+        weights = "imagenet"
+    elif weights is not None and not Path(weights).is_file():
+        raise SgdlabError(f"{WEIGHTS_ENV}={weights} is not a file; point it at a saved state "
+                          f"dict of torchvision's resnet34, set it to 'imagenet' (needs the "
+                          f"network), or unset it to train from scratch")
+    recipe = recipe_for(device, weights)
+    if quick:
+        recipe = replace(recipe, arch="resnet18" if weights is None else recipe.arch, size=32,
+                         batch_size=16, epochs=1, lr=1e-2 if weights is None else recipe.lr,
+                         unfreeze_epochs=1)
+        return LessonConfig(quick=True, bears=bears, device=device, weights=weights,
+                            recipe=recipe, train_per_class=12, valid_per_class=4,
+                            lr_find_steps=20, problem_size=32, problem_arch="resnet18",
+                            problem_train_per_class=8, problem_epochs=30, progress=False)
+    return LessonConfig(quick=False, bears=bears, device=device, weights=weights,
+                        recipe=replace(recipe, unfreeze_epochs=2), train_per_class=None,
+                        valid_per_class=None, lr_find_steps=100, problem_size=64,
+                        problem_arch="resnet18", problem_train_per_class=8, problem_epochs=30)
+
+
+# ------------------------------------------------------------------------------ lesson figures
+
+def figure_path(name: str) -> Path:
+    """Where a lesson saves a figure that a library method writes itself (``show_batch``,
+    ``plot_top_losses``...): the file :func:`sgdlab.teach.show` would write,
+    ``<figures>/<lesson>-<name>.png``."""
+    from sgdlab import teach
+
+    return (teach.figures_dir() or teach.DEFAULT_FIGURES) / f"{teach.lesson_name()}-{name}.png"
+
+
+def show_png(path: Path) -> Path:
+    """Announce a PNG saved at :func:`figure_path`; in a notebook, also show it inline."""
+    from sgdlab import teach
+
+    if teach.in_notebook():
+        from IPython.display import Image, display
+
+        display(Image(filename=str(path)))
+    print(f"figure saved: {path}", flush=True)
+    return path

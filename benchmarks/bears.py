@@ -1,4 +1,4 @@
-"""The bear classifier measured: sgdlab's Learner against a plain PyTorch loop, and a recipe's error.
+"""The bear classifier measured: sgdlab's Learner against a plain PyTorch loop, and its error.
 
 1. Throughput. Images per second of one epoch (a training pass over the 384 training photos,
    then the validation pass, as the Learner's epoch table times it), for
@@ -26,7 +26,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
-from contextlib import nullcontext
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -34,8 +34,8 @@ from torch.nn import functional as F
 
 from sgdlab.vision.data import ImageDataLoaders, default_bears_dir
 from sgdlab.vision.device import autocast, default_device, memory_format
-from sgdlab.vision.learner import DEFAULT_MOMENTUM, DEFAULT_WD, vision_learner
-from sgdlab.vision.lesson_config import Recipe, benchmark_recipe
+from sgdlab.vision.learner import DEFAULT_MOMENTUM, vision_learner
+from sgdlab.vision.lesson_config import Recipe, recipe_for
 from sgdlab.vision.model import create_model, freeze, group_parameters
 
 
@@ -61,7 +61,7 @@ class PlainLoop:
         self.model = model.to(self.device, memory_format=memory_format(self.device))
         self.opt = torch.optim.SGD([{"params": ps} for ps in group_parameters(self.model)],
                                    lr=recipe.lr, momentum=DEFAULT_MOMENTUM,
-                                   weight_decay=DEFAULT_WD, foreach=True)
+                                   weight_decay=recipe.wd, foreach=True)
         # sgdlab's one-cycle: max_lr/25 -> max_lr -> max_lr/1e5, momentum 0.95 -> 0.85 -> 0.95
         self.schedule = torch.optim.lr_scheduler.OneCycleLR(
             self.opt, max_lr=recipe.lr, total_steps=epochs * len(dls.train), pct_start=0.25,
@@ -96,26 +96,25 @@ class PlainLoop:
                 (wrong / count).item())
 
 
-def measure_throughput(folder: Path, recipe: Recipe, rounds: int) -> dict[str, float]:
+def images_per_epoch(n_images: int, batch_size: int) -> int:
+    """Training images one epoch uses: all of them, less a last batch of one (it is dropped)."""
+    return n_images - (1 if n_images % batch_size == 1 else 0)
+
+
+def measure_throughput(folder: Path, recipe: Recipe, device: torch.device,
+                       rounds: int) -> dict[str, float]:
     """Median seconds per epoch of each side, measured alternately, and images per epoch."""
-    device = recipe.device
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True  # both sides alike
     epochs = 2 * rounds + 1
     dls_sgdlab = load_data(folder, recipe.size, recipe.batch_size, device, recipe.seed)
     dls_plain = load_data(folder, recipe.size, recipe.batch_size, device, recipe.seed)
     learn = vision_learner(dls_sgdlab, recipe.arch, recipe.weights, seed=recipe.seed,
-                           progress=False, log=lambda line: None)
+                           wd=recipe.wd, progress=False, log=lambda line: None)
     plain = PlainLoop(dls_plain, recipe, epochs)
-    # sgdlab restarts its one-cycle each call: give it the plain loop's peak for a fair mix
-    lr = recipe.lr
-
-    def run_sgdlab() -> None:
-        learn.fit_one_cycle(1, lr)
-
     times: dict[str, list[float]] = {"sgdlab": [], "plain": []}
     for i in range(epochs):
-        order = [("sgdlab", run_sgdlab), ("plain", plain.epoch)]
+        order = [("sgdlab", lambda: learn.fit_one_cycle(1, recipe.lr)), ("plain", plain.epoch)]
         if i % 2:
             order.reverse()
         for name, run in order:
@@ -127,33 +126,23 @@ def measure_throughput(folder: Path, recipe: Recipe, rounds: int) -> dict[str, f
                 times[name].append(time.perf_counter() - start)
     return {"sgdlab": statistics.median(times["sgdlab"]),
             "plain": statistics.median(times["plain"]),
-            "images": len(dls_sgdlab.train) and sum(len(yb) for _, yb in dls_sgdlab.train),
+            "images": images_per_epoch(dls_sgdlab.train.n, recipe.batch_size),
             "epochs": len(times["sgdlab"])}
 
 
-def train_recipe(folder: Path, recipe: Recipe) -> tuple[list, float]:
+def train_recipe(folder: Path, recipe: Recipe, device: torch.device) -> tuple[list, float]:
     """Train the recipe once, printing the table; returns the rows and the wall time."""
     start = time.perf_counter()
-    dls = load_data(folder, recipe.size, recipe.batch_size, recipe.device, recipe.seed)
-    print(f"{len(dls.train_items)} training / {len(dls.valid_items)} validation photos "
+    dls = load_data(folder, recipe.size, recipe.batch_size, device, recipe.seed)
+    print(f"  {len(dls.train_items)} training / {len(dls.valid_items)} validation photos "
           f"(seed {recipe.seed} split), decoded in {time.perf_counter() - start:.1f} s")
     learn = vision_learner(dls, recipe.arch, recipe.weights, seed=recipe.seed, wd=recipe.wd,
                            progress=False)
     rows = list(learn.fit_one_cycle(recipe.epochs, recipe.lr).rows)
     if recipe.unfreeze_epochs:
         learn.unfreeze()
-        rows += learn.fit_one_cycle(recipe.unfreeze_epochs,
-                                    slice(recipe.lr / 100, recipe.lr / 10)).rows
+        rows += learn.fit_one_cycle(recipe.unfreeze_epochs, recipe.unfreeze_lr).rows
     return rows, time.perf_counter() - start
-
-
-def _describe(recipe: Recipe) -> str:
-    weights = "from scratch" if recipe.weights is None else f"weights={recipe.weights}"
-    unfreeze = (f", then unfreeze {recipe.unfreeze_epochs} epochs at "
-                f"slice({recipe.lr / 100:g}, {recipe.lr / 10:g})" if recipe.unfreeze_epochs
-                else "")
-    return (f"{recipe.arch} {weights}, {recipe.size} px, batch {recipe.batch_size}, "
-            f"fit_one_cycle({recipe.epochs}, {recipe.lr:g}), wd {recipe.wd:g}{unfreeze}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -163,43 +152,47 @@ def main(argv: list[str] | None = None) -> int:
                         help="default: cuda when present, else cpu")
     parser.add_argument("--data", type=Path, default=None,
                         help="the photos (default: $SGDLAB_BEARS or ../shared/bears)")
+    parser.add_argument("--weights", default="none",
+                        help="none (from scratch, the default), imagenet, or a file holding "
+                             "torchvision's state dict; with weights, the lecture's recipe")
     parser.add_argument("--size", type=int, default=None, help="default: 224 GPU, 128 CPU")
-    parser.add_argument("--epochs", type=int, default=None, help="accuracy recipe's epochs")
-    parser.add_argument("--lr", type=float, default=None, help="accuracy recipe's max lr")
+    parser.add_argument("--epochs", type=int, default=None, help="the recipe's epochs")
+    parser.add_argument("--lr", type=float, default=None, help="the recipe's maximum lr")
     parser.add_argument("--batch-size", type=int, default=None)
     parser.add_argument("--arch", default=None, help="default resnet34")
-    parser.add_argument("--weights", default="none", help="none, imagenet or a state-dict file")
     parser.add_argument("--rounds", type=int, default=None,
-                        help="timed epochs per side (default 3 on CPU, 10 on GPU)")
+                        help="timed epochs per side (default 3 on a CPU, 10 on a GPU)")
     args = parser.parse_args(argv)
 
     device = default_device(args.device)
     weights = None if args.weights.lower() == "none" else args.weights
-    recipe = benchmark_recipe(device, weights, size=args.size, epochs=args.epochs, lr=args.lr,
-                              batch_size=args.batch_size, arch=args.arch)
+    chosen = {"size": args.size, "epochs": args.epochs, "lr": args.lr,
+              "batch_size": args.batch_size, "arch": args.arch}
+    recipe = replace(recipe_for(device, weights),
+                     **{k: v for k, v in chosen.items() if v is not None})
     folder = args.data if args.data is not None else default_bears_dir()
-    label = torch.cuda.get_device_name(device) if device.type == "cuda" else (
-        f"CPU, {torch.get_num_threads()} threads")
+    label = (torch.cuda.get_device_name(device) if device.type == "cuda"
+             else f"CPU, {torch.get_num_threads()} threads")
     print(f"torch {torch.__version__} on {label}; photos: {folder}")
-    print(f"recipe: {_describe(recipe)}")
-    mixed = "bf16 autocast + channels_last" if device.type == "cuda" else "float32"
+    print(f"recipe: {recipe.describe()}")
     if args.part in ("both", "throughput"):
         rounds = args.rounds or (10 if device.type == "cuda" else 3)
-        t = measure_throughput(folder, recipe, rounds)
+        t = measure_throughput(folder, recipe, device, rounds)
         ours, theirs = t["images"] / t["sgdlab"], t["images"] / t["plain"]
+        precision = "bf16 autocast + channels_last" if device.type == "cuda" else "float32"
         print(f"\n[throughput] one epoch = {t['images']} training images + the validation "
-              f"pass, {mixed}; median of {t['epochs']} epochs per side, alternating")
+              f"pass, {precision}; median of {t['epochs']} epochs per side, alternating")
         print(f"  sgdlab Learner.fit_one_cycle : {ours:8.1f} images/s  ({t['sgdlab']:.2f} s)")
         print(f"  plain torch.optim.SGD loop   : {theirs:8.1f} images/s  ({t['plain']:.2f} s)")
         print(f"  ratio sgdlab/plain           : {ours / theirs:.3f}x  (target >= 0.95x)")
     if args.part in ("both", "accuracy"):
-        print(f"\n[accuracy] {_describe(recipe)}")
-        rows, seconds = train_recipe(folder, recipe)
+        print(f"\n[accuracy] {recipe.describe()}")
+        rows, seconds = train_recipe(folder, recipe, device)
         final = rows[-1].error_rate
         print(f"  final error rate {final:.4f} ({final:.1%}) after {seconds:.0f} s "
               f"({seconds / 60:.1f} min) wall time, decoding included")
-        for line in recipe.targets:
-            print(f"  target: {line}")
+        for target in recipe.targets:
+            print(f"  target: {target}")
     return 0
 
 

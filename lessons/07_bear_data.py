@@ -1,6 +1,7 @@
 """The bear photos.
 
-Where the photos come from, how broken downloads are caught, a seeded 20% validation split, and mini-batches of augmented, normalized images.
+Where the photos come from, how broken downloads are caught, a seeded 20% validation split, and
+mini-batches of augmented, normalized images.
 """
 
 import shutil

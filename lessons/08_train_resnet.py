@@ -1,6 +1,7 @@
 """Training ResNet34 with the same SGD.
 
-The bear classifier trained by sgdlab.SGD, the optimizer of lessons 3-5: one step by hand, fit_one_cycle and its epoch table, what diagnose says, and saving the model.
+The bear classifier trained by sgdlab.SGD, the optimizer of lessons 3-5: one step by hand,
+fit_one_cycle and its epoch table, what diagnose says, and saving the model.
 """
 
 import torch
@@ -85,7 +86,9 @@ step("fit_one_cycle", """
     the error rate on the validation photos (1 - accuracy) and the time.
 """)
 learn = config.learner(dls)  # a fresh model: the step above does not count
-print(f"recipe: {recipe.describe()}")
+print(f"{recipe.arch}, {'from scratch' if config.weights is None else 'body frozen'}: "
+      f"fit_one_cycle({recipe.epochs}, {recipe.lr:g}), batch size {recipe.batch_size}, "
+      f"weight decay {recipe.wd:g}")
 recorder = learn.fit_one_cycle(recipe.epochs, recipe.lr)
 first_error, final_error = recorder.rows[0].error_rate, recorder.rows[-1].error_rate
 print(f"error rate: {first_error:.1%} after the first epoch, {final_error:.1%} at the end")

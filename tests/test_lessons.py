@@ -41,7 +41,7 @@ class LessonRun:
 def runs(tmp_path_factory) -> dict[int, LessonRun]:
     """Every lesson, run once with no pauses; what it printed, its variables, its figures."""
     results = {}
-    for lesson in list_lessons():
+    for lesson in map(get_lesson, NUMBERS):  # the bear lessons: tests/test_lessons_bears.py
         figures = tmp_path_factory.mktemp(f"figures{lesson.number}")
         out = io.StringIO()
         with redirect_stdout(out):
@@ -57,7 +57,7 @@ def lecture_data():
 # --- finding and listing -------------------------------------------------------------------
 
 def test_six_lessons_with_titles_and_summaries():
-    lessons = list_lessons()
+    lessons = list_lessons()[:len(NUMBERS)]
     assert [lesson.number for lesson in lessons] == NUMBERS
     for lesson in lessons:
         assert lesson.path.parent == lessons_dir()
@@ -71,7 +71,7 @@ def test_sgdlab_lessons_lists_six(capsys):
     assert cli.main(["lessons"]) == 0
     out = capsys.readouterr().out
     listed = [int(line.split()[0]) for line in out.splitlines() if line[:2].strip().isdigit()]
-    assert listed == NUMBERS
+    assert listed[:len(NUMBERS)] == NUMBERS
     for lesson in list_lessons():
         assert lesson.title in out and lesson.summary in out
 

@@ -2,14 +2,18 @@
 
     sgdlab bears download urls_black.txt bears/black --max-pics 200
     sgdlab bears verify bears --dry-run
-    sgdlab bears train --epochs 4 --lr 3e-3 --unfreeze-epochs 2 --unfreeze-lr 3e-5 3e-4
+    sgdlab bears train                                    # from scratch, the measured recipe
+    sgdlab bears train --weights resnet34.pth --epochs 4 --lr 3e-3 \
+                       --unfreeze-epochs 2 --unfreeze-lr 3e-5 3e-4   # the lecture's
     sgdlab bears lr-find --out lr_find.png
     sgdlab bears interpret --model models/bears.pth --top 9
     sgdlab bears predict --model models/bears.pth photo.jpg
 
 Training and interpretation read the photos from ``--data`` (default: ``$SGDLAB_BEARS`` or
 ``../shared/bears``) and set aside the same seeded 20% for validation (``--seed``, default 42).
-Torch and torchvision are imported inside the handlers, so ``sgdlab --help`` stays quick.
+Settings not given come from the recipe in :mod:`sgdlab.vision.lesson_config` for the device
+and the starting weights. Torch and torchvision are imported inside the handlers, so
+``sgdlab --help`` stays quick.
 """
 
 from __future__ import annotations
@@ -31,11 +35,11 @@ def weights_option(text: str) -> str | None:
     return "imagenet" if value.lower() == "imagenet" else value
 
 
-def _add_data_options(parser: argparse.ArgumentParser, batch_size: int = 64) -> None:
+def _add_data_options(parser: argparse.ArgumentParser, batch_size: str) -> None:
     parser.add_argument("--data", type=Path, default=None, metavar="DIR",
                         help="folder with one sub-folder per class (default: $SGDLAB_BEARS or "
                              "../shared/bears)")
-    parser.add_argument("--batch-size", type=int, default=batch_size,
+    parser.add_argument("--batch-size", type=int, default=None,
                         help=f"images per mini-batch (default {batch_size})")
     parser.add_argument("--device", choices=("cpu", "cuda"), default=None,
                         help="where to compute (default: cuda when present, else cpu)")
@@ -47,8 +51,8 @@ def _add_data_options(parser: argparse.ArgumentParser, batch_size: int = 64) -> 
 def _add_model_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--size", type=int, default=None,
                         help="image side in pixels (default: 224 on a GPU, 128 on a CPU)")
-    parser.add_argument("--arch", choices=ARCH_CHOICES, default="resnet34",
-                        help="the ResNet (default resnet34, the lecture's)")
+    parser.add_argument("--arch", choices=ARCH_CHOICES, default=None,
+                        help="the ResNet (default: the recipe's, resnet34 as in the lecture)")
     parser.add_argument("--weights", type=weights_option, default=None,
                         metavar="none|imagenet|PATH",
                         help="starting weights of the body: none (random, the default), "
@@ -62,17 +66,26 @@ def _data_dir(args: argparse.Namespace) -> Path:
     return args.data if args.data is not None else default_bears_dir()
 
 
-def _training_data(args: argparse.Namespace, augment: bool = True):
-    """The loaders that ``train`` and ``lr-find`` use, at ``--size`` on ``--device``."""
-    from sgdlab.vision.data import ImageDataLoaders
-    from sgdlab.vision.device import default_device
-    from sgdlab.vision.lesson_config import default_size
+def _recipe(args: argparse.Namespace):
+    """The recipe for this device and ``--weights`` (see ``lesson_config.recipe_for``), with
+    every option given on the command line in place of the recipe's value."""
+    from dataclasses import replace
 
-    device = default_device(args.device)
-    size = args.size if args.size is not None else default_size(device)
-    return ImageDataLoaders.from_folder(_data_dir(args), seed=args.seed, size=size,
-                                        batch_size=args.batch_size, device=device,
-                                        augment=augment)
+    from sgdlab.vision.device import default_device
+    from sgdlab.vision.lesson_config import recipe_for
+
+    recipe = recipe_for(default_device(args.device), args.weights)
+    names = ("arch", "size", "batch_size", "epochs", "lr", "wd", "unfreeze_epochs")
+    given = {name: getattr(args, name) for name in names if getattr(args, name, None) is not None}
+    return replace(recipe, seed=args.seed, **given)
+
+
+def _training_data(args: argparse.Namespace, recipe):
+    """The loaders that ``train`` and ``lr-find`` use."""
+    from sgdlab.vision.data import ImageDataLoaders
+
+    return ImageDataLoaders.from_folder(_data_dir(args), seed=recipe.seed, size=recipe.size,
+                                        batch_size=recipe.batch_size, device=args.device)
 
 
 def _describe(dls) -> str:
@@ -111,25 +124,28 @@ def _train(args: argparse.Namespace) -> int:
     from sgdlab.diagnose import diagnose
     from sgdlab.vision.learner import vision_learner
 
-    dls = _training_data(args)
+    recipe = _recipe(args)
+    dls = _training_data(args, recipe)
     print(_describe(dls))
-    learn = vision_learner(dls, args.arch, args.weights, seed=args.seed, wd=args.wd,
+    learn = vision_learner(dls, recipe.arch, recipe.weights, seed=recipe.seed, wd=recipe.wd,
                            model_dir=args.model_dir)
-    frozen = " (body frozen: only the head and BatchNorm layers train)" if args.weights else ""
-    print(f"model: {args.arch}, {_describe_weights(args.weights)}{frozen}")
-    stages = [("", args.epochs, args.lr)]
-    if args.unfreeze_epochs:
-        lo, hi = args.unfreeze_lr if args.unfreeze_lr else (args.lr / 100, args.lr / 10)
-        stages.append(("unfrozen", args.unfreeze_epochs, slice(lo, hi)))
+    frozen = " (body frozen: only the head and BatchNorm layers train)" if recipe.weights else ""
+    print(f"model: {recipe.arch}, {_describe_weights(recipe.weights)}{frozen}")
+    stages = [("", recipe.epochs, recipe.lr)]
+    if recipe.unfreeze_epochs:
+        lo, hi = args.unfreeze_lr or (recipe.lr / 100, recipe.lr / 10)
+        stages.append(("unfrozen", recipe.unfreeze_epochs, slice(lo, hi)))
     for i, (label, epochs, lr) in enumerate(stages):
         if label:
             path = learn.save(f"{args.name}-stage-{i}")
             print(f"saved stage {i}: {path}")
             learn.unfreeze()
-            print(f"\nunfrozen: every layer trains, learning rates "
+            print(f"\nunfrozen: every layer trains; fit_one_cycle({epochs}, slice({lr.start:g}, "
+                  f"{lr.stop:g})), learning rates "
                   f"{', '.join(f'{x:.2g}' for x in learn.lrs(lr))} (first group ... head)")
         else:
-            print(f"fit_one_cycle({epochs}, {lr:g})")
+            print(f"fit_one_cycle({epochs}, {lr:g}), batch size {recipe.batch_size}, "
+                  f"weight decay {recipe.wd:g}")
         recorder = learn.fit_one_cycle(epochs, lr, on_divergence="stop")
         verdict = diagnose(recorder)
         print(f"\ndiagnosis: {verdict}")
@@ -144,9 +160,10 @@ def _train(args: argparse.Namespace) -> int:
 def _lr_find(args: argparse.Namespace) -> int:
     from sgdlab.vision.learner import vision_learner
 
-    dls = _training_data(args)
+    recipe = _recipe(args)
+    dls = _training_data(args, recipe)
     print(_describe(dls))
-    learn = vision_learner(dls, args.arch, args.weights, seed=args.seed)
+    learn = vision_learner(dls, recipe.arch, recipe.weights, seed=recipe.seed, wd=recipe.wd)
     if args.unfreeze:
         learn.unfreeze()
     result = learn.lr_find(start_lr=args.start_lr, end_lr=args.end_lr, num_it=args.num_it)
@@ -172,7 +189,7 @@ def _interpretation_learner(args: argparse.Namespace):
     classes, items = find_classes(folder)
     train, valid = split_items(items, seed=args.seed)
     dls = ImageDataLoaders(folder, classes, train, valid, size=checkpoint["size"],
-                           batch_size=args.batch_size, device=default_device(args.device),
+                           batch_size=args.batch_size or 64, device=default_device(args.device),
                            augment=False, seed=args.seed, mean=checkpoint["mean"],
                            std=checkpoint["std"])
     model = vision_model.create_model(len(checkpoint["classes"]), checkpoint["arch"],
@@ -258,18 +275,24 @@ def add_commands(subparsers) -> None:
     p.add_argument("--dry-run", action="store_true", help="only report; change nothing")
     p.set_defaults(func=_verify)
 
-    p = actions.add_parser("train", help="train the classifier and save it",
-                           description="fit_one_cycle on the photos, print the epoch table and "
-                                       "diagnose's verdict, save the model; optionally unfreeze "
-                                       "and train on with discriminative learning rates.")
-    _add_data_options(p)
+    p = actions.add_parser(
+        "train", help="train the classifier and save it",
+        description="fit_one_cycle on the photos, print the epoch table and diagnose's "
+                    "verdict, save the model; optionally unfreeze and train on with "
+                    "discriminative learning rates. Defaults follow the recipe of "
+                    "sgdlab.vision.lesson_config: from scratch, many epochs at 1e-2; with "
+                    "--weights, the lecture's 4 epochs at 3e-3, then 2 unfrozen.")
+    _add_data_options(p, batch_size="the recipe's")
     _add_model_options(p)
-    p.add_argument("--epochs", type=int, default=4, help="epochs of the first fit (default 4)")
-    p.add_argument("--lr", type=float, default=3e-3,
-                   help="maximum learning rate of the first fit (default 3e-3)")
-    p.add_argument("--wd", type=float, default=1e-4, help="weight decay (default 1e-4)")
-    p.add_argument("--unfreeze-epochs", type=int, default=0, metavar="N",
-                   help="then unfreeze and train N more epochs (default 0: don't)")
+    p.add_argument("--epochs", type=int, default=None,
+                   help="epochs of the first fit (default: the recipe's)")
+    p.add_argument("--lr", type=float, default=None,
+                   help="maximum learning rate of the first fit (default: the recipe's)")
+    p.add_argument("--wd", type=float, default=None,
+                   help="weight decay (default: the recipe's)")
+    p.add_argument("--unfreeze-epochs", type=int, default=None, metavar="N",
+                   help="then unfreeze and train N more epochs (default: 2 with --weights, "
+                        "as in the lecture; 0 from scratch)")
     p.add_argument("--unfreeze-lr", type=float, nargs=2, default=None, metavar=("LO", "HI"),
                    help="learning rates after unfreezing, first layers to head, as "
                         "slice(LO, HI) (default: LR/100 LR/10)")
@@ -282,7 +305,7 @@ def add_commands(subparsers) -> None:
                            description="Train briefly with a rising learning rate on a new "
                                        "model, save the loss-against-lr plot and print the "
                                        "suggestions.")
-    _add_data_options(p)
+    _add_data_options(p, batch_size="the recipe's")
     _add_model_options(p)
     p.add_argument("--unfreeze", action="store_true",
                    help="sweep with every layer trainable (with --weights the body is "
@@ -300,7 +323,7 @@ def add_commands(subparsers) -> None:
                                        "the top losses, and save both as PNG.")
     p.add_argument("--model", type=Path, required=True, metavar="PATH",
                    help="a checkpoint saved by `sgdlab bears train`")
-    _add_data_options(p)
+    _add_data_options(p, batch_size="64")
     p.add_argument("--top", type=int, default=9, metavar="K",
                    help="how many top losses to list and plot (default 9)")
     p.add_argument("--out", type=Path, default=Path("interpretation"), metavar="DIR",

@@ -118,8 +118,11 @@ class LessonConfig:
             each class (``None``: all of them).
         lr_find_steps: mini-batches the learning-rate finder sweeps.
         problem_size, problem_arch: image size and ResNet of lesson 11's small, deliberately
-            broken runs (from scratch); ``problem_train_per_class`` photos per class for the
-            "too many epochs" run, trained ``problem_epochs`` epochs.
+            broken runs (always from scratch).
+        problem_photos: training and validation photos per class (``None``: all) of its
+            learning-rate and too-few-epochs runs.
+        overfit_photos, overfit_epochs: training photos per class, and epochs, of its "too
+            many epochs" run (which validates on every validation photo).
         seed: seeds the validation split, the batches, the augmentation and the initial weights.
         model_dir: where checkpoints go (relative to the current folder).
         progress: show progress bars.
@@ -135,8 +138,9 @@ class LessonConfig:
     lr_find_steps: int
     problem_size: int
     problem_arch: str
-    problem_train_per_class: int
-    problem_epochs: int
+    problem_photos: tuple[int | None, int | None]
+    overfit_photos: int
+    overfit_epochs: int
     seed: int = DEFAULT_SEED
     model_dir: Path = field(default_factory=lambda: Path("models"))
     progress: bool = True
@@ -155,24 +159,27 @@ class LessonConfig:
             f"`{BEARS_ENV}=/data/bears sgdlab lesson 7`, or download the photos with "
             f"`sgdlab bears download URLS_FILE DEST` (lesson 7 shows how)")
 
-    def split(self, train_per_class: int | None = None, valid_per_class: int | None = None,
-              ) -> tuple[list[str], list[Path], list[Path]]:
-        """``(classes, train_items, valid_items)``: the seed's 80/20 split of all the photos,
-        then at most so many photos of each class (default: this run's limits).
-
-        All photos are split first, so a smaller run validates on photos of the full run's
-        validation set.
-        """
+    def full_split(self, valid_pct: float = 0.2) -> tuple[list[str], list[Path], list[Path]]:
+        """``(classes, train_items, valid_items)``: the seed's split of all the photos."""
         classes, items = find_classes(self.require_bears())
-        train, valid = split_seeded(items, valid_pct=0.2, seed=self.seed)
-        return (classes,
-                keep_per_class(train, train_per_class or self.train_per_class),
-                keep_per_class(valid, valid_per_class or self.valid_per_class))
+        train, valid = split_seeded(items, valid_pct=valid_pct, seed=self.seed)
+        return classes, train, valid
+
+    def split(self) -> tuple[list[str], list[Path], list[Path]]:
+        """:meth:`full_split`, then at most ``train_per_class`` / ``valid_per_class`` photos of
+        each class. All photos are split first, so a smaller run validates on photos of the
+        full run's validation set."""
+        classes, train, valid = self.full_split()
+        return (classes, keep_per_class(train, self.train_per_class),
+                keep_per_class(valid, self.valid_per_class))
 
     def loaders(self, size: int | None = None, batch_size: int | None = None,
-                augment: bool = True, train_per_class: int | None = None) -> ImageDataLoaders:
-        """The bears as :class:`ImageDataLoaders`, by default at the recipe's size and batch."""
-        classes, train, valid = self.split(train_per_class=train_per_class)
+                augment: bool = True,
+                split: tuple[list[str], list[Path], list[Path]] | None = None,
+                ) -> ImageDataLoaders:
+        """:class:`ImageDataLoaders` of ``split`` (default :meth:`split`), by default at the
+        recipe's size and batch size."""
+        classes, train, valid = split if split is not None else self.split()
         return ImageDataLoaders(self.bears, classes, train, valid,
                                 size=size or self.recipe.size,
                                 batch_size=batch_size or self.recipe.batch_size,
@@ -243,11 +250,13 @@ def lesson_config(environ: Mapping[str, str] | None = None) -> LessonConfig:
         return LessonConfig(quick=True, bears=bears, device=device, weights=weights,
                             recipe=recipe, train_per_class=12, valid_per_class=4,
                             lr_find_steps=20, problem_size=32, problem_arch="resnet18",
-                            problem_train_per_class=8, problem_epochs=30, progress=False)
+                            problem_photos=(40, 20), overfit_photos=8, overfit_epochs=30,
+                            progress=False)
     return LessonConfig(quick=False, bears=bears, device=device, weights=weights,
                         recipe=replace(recipe, unfreeze_epochs=2), train_per_class=None,
                         valid_per_class=None, lr_find_steps=100, problem_size=64,
-                        problem_arch="resnet18", problem_train_per_class=8, problem_epochs=30)
+                        problem_arch="resnet18", problem_photos=(None, None), overfit_photos=8,
+                        overfit_epochs=30)
 
 
 # ------------------------------------------------------------------------------ lesson figures

@@ -1,0 +1,282 @@
+"""``sgdlab bears ...`` end to end on a tiny fake dataset, and the two bear benchmarks' scripts.
+
+The fake bears are coloured-noise JPEGs (one colour per class) written with Pillow into
+``tmp_path``: 3 classes x 10 photos, 32-px training with resnet18, one epoch. Oracles: the
+checkpoint file, the seeded split, ``load_learner(...).predict`` photo by photo, the files on disk.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+import re
+import threading
+from contextlib import redirect_stdout
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from sgdlab import cli
+from sgdlab.vision.data import find_classes, split_items
+from sgdlab.vision.learner import load_learner, read_checkpoint
+
+REPO = Path(__file__).resolve().parents[2]
+COLOURS = {"black": (25, 25, 30), "grizzly": (140, 90, 40), "teddys": (230, 200, 150)}
+TINY = ["--size", "32", "--arch", "resnet18", "--batch-size", "8", "--device", "cpu"]
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def write_fake_bears(folder: Path, per_class: int = 10, seed: int = 0) -> Path:
+    rng = np.random.default_rng(seed)
+    for name, colour in COLOURS.items():
+        (folder / name).mkdir(parents=True, exist_ok=True)
+        for i in range(per_class):
+            noise = rng.integers(-40, 40, size=(40, 48, 3))
+            pixels = np.clip(np.array(colour) + noise, 0, 255).astype(np.uint8)
+            Image.fromarray(pixels).save(folder / name / f"{i:08d}.jpg")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def fake_bears(tmp_path_factory) -> Path:
+    return write_fake_bears(tmp_path_factory.mktemp("fake") / "bears")
+
+
+@pytest.fixture(scope="module")
+def trained(fake_bears: Path, tmp_path_factory) -> tuple[Path, str]:
+    """``sgdlab bears train`` once, with an unfrozen second stage: (checkpoint, output)."""
+    models = tmp_path_factory.mktemp("models")
+    out = io.StringIO()
+    with pytest.MonkeyPatch.context() as patch, redirect_stdout(out):
+        patch.chdir(models)
+        code = cli.main(["bears", "train", "--data", str(fake_bears), *TINY, "--epochs", "1",
+                         "--lr", "1e-2", "--unfreeze-epochs", "1", "--unfreeze-lr", "1e-4",
+                         "1e-3", "--name", "tiny", "--model-dir", str(models)])
+    assert code == 0, out.getvalue()
+    return models / "tiny.pth", out.getvalue()
+
+
+# ----------------------------------------------------------------------------- help and errors
+
+def test_bears_lists_its_actions(capsys):
+    with pytest.raises(SystemExit) as done:
+        cli.main(["bears", "--help"])
+    assert done.value.code == 0
+    out = capsys.readouterr().out
+    for action in ("download", "verify", "train", "lr-find", "interpret", "predict"):
+        assert action in out
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without a GPU")
+def test_asking_for_cuda_without_a_gpu_is_explained(fake_bears, capsys):
+    assert cli.main(["bears", "train", "--data", str(fake_bears), "--device", "cuda"]) == 2
+    assert "no CUDA GPU" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["bears", "predict", "--model", "missing.pth", "x.jpg"], "checkpoint missing.pth not found"),
+    (["bears", "train", "--data", "no-such-folder", *TINY], "does not exist"),
+    (["bears", "train", "--weights", "no-such-weights.pth", *TINY], "weights file"),
+    (["bears", "verify", "no-such-folder"], "no folder at no-such-folder"),
+])
+def test_mistakes_give_an_error_message_not_a_traceback(argv, message, fake_bears, tmp_path,
+                                                        monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    if "--data" not in argv and argv[1] == "train":
+        argv = [*argv, "--data", str(fake_bears)]
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("sgdlab: error:") and message in err
+
+
+# ----------------------------------------------------------------------------- train
+
+@pytest.mark.slow
+def test_train_prints_the_table_and_verdict_and_saves_both_stages(trained, fake_bears):
+    path, out = trained
+    assert "24 training and 6 validation images of 3 classes (black, grizzly, teddys), 32 px" \
+        in out
+    assert out.count("epoch  train_loss  valid_loss  error_rate  time") == 2
+    rows = re.findall(r"^\s+0\s+(\d+\.\d+)\s+(\d+\.\d+)\s+(\d+\.\d+)\s+\d\d:\d\d$", out, re.M)
+    assert len(rows) == 2
+    assert out.count("diagnosis: ") == 2
+    assert "learning rates 0.0001, 0.00032, 0.001" in out  # slice(1e-4, 1e-3), three groups
+    stage_1 = path.with_name("tiny-stage-1.pth")
+    assert f"saved stage 1: {stage_1}" in out and f"saved: {path}" in out
+    checkpoint = read_checkpoint(path)
+    assert checkpoint["arch"] == "resnet18" and checkpoint["size"] == 32
+    assert checkpoint["classes"] == ["black", "grizzly", "teddys"]
+    first = read_checkpoint(stage_1)["state_dict"]
+    assert any(not torch.equal(first[k], v) for k, v in checkpoint["state_dict"].items())
+    assert f"final error rate {float(rows[-1][2]):.4f}" in out
+    assert not list(path.parent.glob(".*")), "a temporary file was left behind"
+
+
+@pytest.mark.slow
+def test_a_diverging_run_is_named_and_not_saved(fake_bears, tmp_path, capsys):
+    code = cli.main(["bears", "train", "--data", str(fake_bears), *TINY, "--epochs", "1",
+                     "--lr", "1e4", "--model-dir", str(tmp_path / "models")])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "Learning rate too high" in out and "nothing saved" in out
+    assert not (tmp_path / "models" / "bears.pth").exists()
+
+
+# ----------------------------------------------------------------------------- lr-find
+
+@pytest.mark.slow
+def test_lr_find_saves_the_plot_and_prints_suggestions(fake_bears, tmp_path, capsys):
+    out_png = tmp_path / "plots" / "lr.png"
+    assert cli.main(["bears", "lr-find", "--data", str(fake_bears), *TINY, "--num-it", "12",
+                     "--start-lr", "1e-5", "--end-lr", "1", "--out", str(out_png)]) == 0
+    out = capsys.readouterr().out
+    assert out_png.read_bytes()[:8] == PNG_MAGIC
+    found = {name: float(value) for name, value in
+             re.findall(r"^(steepest descent|minimum / 10):\s+(\S+)$", out, re.M)}
+    assert set(found) == {"steepest descent", "minimum / 10"}
+    assert 1e-5 <= found["steepest descent"] <= 1
+    assert 1e-6 <= found["minimum / 10"] <= 0.1
+
+
+# ----------------------------------------------------------------------------- interpret, predict
+
+@pytest.mark.slow
+def test_interpret_prints_what_predict_confirms(trained, fake_bears, tmp_path, capsys):
+    path, _ = trained
+    out_dir = tmp_path / "interp"
+    assert cli.main(["bears", "interpret", "--model", str(path), "--data", str(fake_bears),
+                     "--top", "4", "--out", str(out_dir), "--device", "cpu"]) == 0
+    out = capsys.readouterr().out
+    _, valid = split_items(find_classes(fake_bears)[1], seed=42)
+    learn = load_learner(path)
+    predicted = [learn.predict(p)[0] for p in valid]
+    wrong = sum(p != item.parent.name for p, item in zip(predicted, valid, strict=True))
+    assert f"error rate: {wrong}/{len(valid)} = {wrong / len(valid):.4f}" in out
+    assert "actual \\ predicted  black  grizzly  teddys" in out
+    listed = re.findall(r"^  (\S+\.jpg): (\w+) / (\w+) / (\d+\.\d+) / (\d+\.\d+)$", out, re.M)
+    assert len(listed) == 4
+    losses = [float(loss) for *_, loss, _ in listed]
+    assert losses == sorted(losses, reverse=True)
+    for file, prediction, actual, loss, p_actual in listed:
+        assert Path(file) in valid and Path(file).parent.name == actual
+        assert predicted[valid.index(Path(file))] == prediction
+        assert float(loss) == pytest.approx(-np.log(float(p_actual)), abs=0.02)
+    for name in ("confusion_matrix.png", "top_losses.png"):
+        assert (out_dir / name).read_bytes()[:8] == PNG_MAGIC
+
+
+@pytest.mark.slow
+def test_predict_prints_class_index_and_sorted_probabilities(trained, fake_bears, capsys):
+    path, _ = trained
+    photos = [fake_bears / "teddys" / "00000003.jpg", fake_bears / "black" / "00000001.jpg"]
+    assert cli.main(["bears", "predict", "--model", str(path), *map(str, photos)]) == 0
+    out = capsys.readouterr().out
+    learn = load_learner(path)
+    blocks = out.strip().split("\n")
+    assert len(blocks) == 2 * 4
+    for k, photo in enumerate(photos):
+        name, index, probs = learn.predict(photo)
+        head, *lines = blocks[4 * k: 4 * k + 4]
+        assert head == f"{photo}: {name} (index {index})"
+        shown = [(line.split()[0], float(line.split()[1])) for line in lines]
+        assert shown[0][0] == name
+        assert [p for _, p in shown] == sorted((p for _, p in shown), reverse=True)
+        assert sum(p for _, p in shown) == pytest.approx(1.0, abs=2e-4)
+        assert {c for c, _ in shown} == set(learn.classes)
+
+
+# ----------------------------------------------------------------------------- verify, download
+
+def test_verify_dry_run_then_quarantine(tmp_path, capsys):
+    folder = write_fake_bears(tmp_path / "bears", per_class=2)
+    (folder / "black" / "page.jpg").write_text("<html>gone</html>")
+    assert cli.main(["bears", "verify", str(folder), "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "7 picture(s) checked, 6 fine" in out and "1 unreadable (would be removed)" in out
+    assert (folder / "black" / "page.jpg").exists()
+    assert cli.main(["bears", "verify", str(folder)]) == 0
+    out = capsys.readouterr().out
+    assert not (folder / "black" / "page.jpg").exists()
+    assert (folder / ".quarantine" / "black" / "page.jpg").exists()
+    assert (folder / ".quarantine" / "manifest.csv").exists() and "manifest:" in out
+
+
+@pytest.fixture
+def picture_server(tmp_path):
+    site = write_fake_bears(tmp_path / "site", per_class=1)
+    handler = partial(SimpleHTTPRequestHandler, directory=str(site))
+    handler.log_message = lambda *args: None
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_download_saves_the_pictures_and_reports_failures(picture_server, tmp_path, capsys):
+    urls = tmp_path / "urls.txt"
+    urls.write_text(f"{picture_server}/black/00000000.jpg\n{picture_server}/gone.jpg\n"
+                    f"{picture_server}/teddys/00000000.jpg\n{picture_server}/grizzly/x.jpg\n")
+    dest = tmp_path / "downloaded"
+    assert cli.main(["bears", "download", str(urls), str(dest), "--max-pics", "3",
+                     "--workers", "2", "--timeout", "5"]) == 0
+    out = capsys.readouterr().out
+    assert sorted(p.name for p in dest.iterdir()) == ["00000000.jpg", "00000002.jpg"]
+    assert "2 picture(s) downloaded" in out and "1 of 3 URL(s) failed" in out
+    assert "HTTP 404" in out
+
+    urls.write_text(f"{picture_server}/gone.jpg\n")
+    assert cli.main(["bears", "download", str(urls), str(tmp_path / "empty"), "--workers",
+                     "1"]) == 1
+
+
+# ----------------------------------------------------------------------------- the benchmarks
+
+def load_benchmark(name: str):
+    spec = importlib.util.spec_from_file_location(name, REPO / "benchmarks" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without a GPU")
+def test_agreement_without_a_gpu_says_there_is_nothing_to_compare(capsys):
+    agreement = load_benchmark("cpu_gpu_agreement")
+    assert agreement.main([]) == 0
+    assert capsys.readouterr().out.strip() == agreement.NO_CUDA
+
+
+@pytest.mark.slow
+def test_agreement_of_the_cpu_with_itself_is_exact(capsys):
+    agreement = load_benchmark("cpu_gpu_agreement")
+    assert agreement.main(["--devices", "cpu", "cpu", "--steps", "2", "--size", "32",
+                           "--batch-size", "4"]) == 0
+    out = capsys.readouterr().out
+    rows = re.findall(r"^\s+(\d)\s+(\d\.\d+)\s+(\d\.\d+)\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)$",
+                      out, re.M)
+    assert [r[0] for r in rows] == ["1", "2"]
+    for _, loss_a, loss_b, *differences in rows:
+        assert loss_a == loss_b and all(float(d) == 0 for d in differences)
+
+
+@pytest.mark.slow
+def test_bears_benchmark_runs_both_parts(fake_bears, capsys):
+    bench = load_benchmark("bears")
+    assert bench.main(["--data", str(fake_bears), "--device", "cpu", "--size", "32",
+                       "--arch", "resnet18", "--epochs", "2", "--batch-size", "8",
+                       "--rounds", "1"]) == 0
+    out = capsys.readouterr().out
+    ours = float(re.search(r"sgdlab Learner.fit_one_cycle : +(\S+) images/s", out)[1])
+    plain = float(re.search(r"plain torch.optim.SGD loop   : +(\S+) images/s", out)[1])
+    ratio = float(re.search(r"ratio sgdlab/plain +: (\S+)x", out)[1])
+    assert ratio == pytest.approx(ours / plain, rel=0.01)
+    assert "one epoch = 24 training images" in out
+    final = re.search(r"final error rate (\d\.\d+)", out)
+    assert final is not None and 0 <= float(final[1]) <= 1
+    assert out.count("    1  ") >= 1  # the epoch table of the accuracy recipe was printed

@@ -138,7 +138,7 @@ generator = torch.Generator(device=dls.device).manual_seed(config.seed)
 eight, _ = dls.train.make_batch(torch.zeros(8, dtype=torch.long), generator)
 mean = torch.tensor(IMAGENET_MEAN, device=eight.device).view(1, 3, 1, 1)
 std = torch.tensor(IMAGENET_STD, device=eight.device).view(1, 3, 1, 1)
-pictures = (eight * std + mean).clamp(0, 1).permute(0, 2, 3, 1).cpu()
+pictures = (eight * std + mean).clamp(0, 1).permute(0, 2, 3, 1).cpu().numpy()
 fig, axes = plt.subplots(2, 4, figsize=(9, 4.8))
 for ax, picture in zip(axes.flat, pictures, strict=True):
     ax.imshow(picture)

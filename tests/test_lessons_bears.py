@@ -21,10 +21,16 @@ from PIL import Image
 
 from sgdlab import cli
 from sgdlab.diagnose import diagnose
+from sgdlab.errors import SgdlabError
 from sgdlab.lessons import get_lesson, list_lessons, run_lesson_file
 from sgdlab.vision.data import find_classes, split_items
-from sgdlab.vision.learner import read_checkpoint
-from sgdlab.vision.lesson_config import BearsNotFoundError
+from sgdlab.vision.learner import CHECKPOINT_FORMAT, read_checkpoint
+from sgdlab.vision.lesson_config import (
+    BearsNotFoundError,
+    default_size,
+    keep_per_class,
+    lesson_config,
+)
 
 NUMBERS = [7, 8, 9, 10, 11]
 PROBLEMS = {"lr_too_high", "lr_too_low", "too_few_epochs", "too_many_epochs", "none"}
@@ -232,3 +238,77 @@ def test_lesson11_diagnoses_the_lecture_tables_and_four_runs(bear_runs):
     many = runs["too_many_epochs"].rows
     assert len(many) == ns["config"].overfit_epochs
     assert min(r.train_loss for r in many) < 0.1 * many[0].train_loss  # memorized
+
+
+# --- the one place that reads the environment ---------------------------------------------------
+
+def write_classes(folder: Path, per_class: int) -> Path:
+    for name in ("black", "grizzly", "teddys"):
+        (folder / name).mkdir(parents=True)
+        for i in range(per_class):
+            Image.new("RGB", (8, 8), (i, 0, 0)).save(folder / name / f"{i:02d}.png")
+    return folder
+
+
+def test_lesson_config_quick_and_real_runs(tmp_path):
+    env = {"SGDLAB_BEARS": str(tmp_path), "SGDLAB_DEVICE": "cpu"}
+    quick = lesson_config({**env, "SGDLAB_QUICK": "1"})
+    assert quick.quick and 32 <= quick.recipe.size <= 48 and quick.recipe.epochs == 1
+    assert quick.recipe.arch == "resnet18" and quick.train_per_class and quick.valid_per_class
+    assert quick.bears == tmp_path and quick.device == torch.device("cpu")
+    for off in ("", "0", "false", "no"):
+        real = lesson_config({**env, "SGDLAB_QUICK": off})
+        assert not real.quick and real.recipe.size == 128 and real.recipe.arch == "resnet34"
+        assert real.train_per_class is None and real.valid_per_class is None
+        assert real.weights is None and real.recipe.epochs > 4  # from scratch: more epochs
+    assert default_size(torch.device("cuda")) == 224 and default_size(torch.device("cpu")) == 128
+
+
+def test_lesson_config_weights(tmp_path):
+    env = {"SGDLAB_BEARS": str(tmp_path), "SGDLAB_DEVICE": "cpu"}
+    with pytest.raises(SgdlabError, match="SGDLAB_WEIGHTS=.*not a file"):
+        lesson_config({**env, "SGDLAB_WEIGHTS": str(tmp_path / "missing.pth")})
+    weights = tmp_path / "resnet34.pth"
+    weights.write_bytes(b"")
+    config = lesson_config({**env, "SGDLAB_WEIGHTS": str(weights)})
+    assert config.weights == str(weights)
+    recipe = config.recipe
+    assert (recipe.epochs, recipe.lr, recipe.unfreeze_epochs) == (4, 3e-3, 2)  # the lecture's
+    lecture = recipe.unfreeze_lr
+    assert (lecture.start, lecture.stop) == pytest.approx((3e-5, 3e-4))
+    assert lesson_config({**env, "SGDLAB_WEIGHTS": "ImageNet"}).weights == "imagenet"
+
+
+def test_small_runs_validate_on_the_full_runs_validation_photos(tmp_path):
+    bears = write_classes(tmp_path / "bears", per_class=10)
+    env = {"SGDLAB_BEARS": str(bears), "SGDLAB_DEVICE": "cpu"}
+    config = lesson_config({**env, "SGDLAB_QUICK": "1"})
+    classes, train, valid = config.full_split()
+    _, items = find_classes(bears)
+    assert (train, valid) == split_items(items, seed=42)
+    _, small_train, small_valid = config.split()
+    assert set(small_valid) <= set(valid) and set(small_train) <= set(train)
+    for name in classes:
+        assert sum(p.parent.name == name for p in small_train) == min(
+            config.train_per_class, sum(p.parent.name == name for p in train))
+    assert keep_per_class(train, 1) == [next(p for p in train if p.parent.name == name)
+                                        for name in classes]
+    assert keep_per_class(train, None) == train
+
+
+def test_checkpoints_of_another_run_are_not_reused(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    config = lesson_config({"SGDLAB_BEARS": str(tmp_path), "SGDLAB_DEVICE": "cpu",
+                            "SGDLAB_QUICK": "1"})
+    assert config.checkpoint("bears-stage-1") is None
+    models = tmp_path / "models"
+    models.mkdir()
+    for name, arch, size in (("mine", config.recipe.arch, config.recipe.size),
+                             ("other-size", config.recipe.arch, 224),
+                             ("other-arch", "resnet50", config.recipe.size)):
+        torch.save({"format": CHECKPOINT_FORMAT, "arch": arch, "size": size},
+                   models / f"{name}.pth")
+    (models / "junk.pth").write_bytes(b"not a checkpoint")
+    assert config.checkpoint("mine") == Path("models") / "mine.pth"
+    assert config.checkpoint("other-size") is None and config.checkpoint("other-arch") is None
+    assert config.checkpoint("junk") is None

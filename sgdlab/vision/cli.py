@@ -50,9 +50,11 @@ def _add_data_options(parser: argparse.ArgumentParser, batch_size: str) -> None:
 
 def _add_model_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--size", type=int, default=None,
-                        help="image side in pixels (default: 224 on a GPU, 128 on a CPU)")
+                        help="image side in pixels (default: the recipe's, 224 on a GPU, "
+                             "128 on a CPU)")
     parser.add_argument("--arch", choices=ARCH_CHOICES, default=None,
-                        help="the ResNet (default: the recipe's, resnet34 as in the lecture)")
+                        help="the ResNet (default: the recipe's, resnet18 from scratch on a "
+                             "CPU, else the lecture's resnet34)")
     parser.add_argument("--weights", type=weights_option, default=None,
                         metavar="none|imagenet|PATH",
                         help="starting weights of the body: none (random, the default), "
@@ -120,8 +122,20 @@ def _verify(args: argparse.Namespace) -> int:
     return 0
 
 
-def _train(args: argparse.Namespace) -> int:
+def _fit_and_diagnose(learn, epochs: int, lr):
+    """``fit_one_cycle``, then diagnose's verdict; ``None`` when the weights were ruined."""
     from sgdlab.diagnose import diagnose
+
+    recorder = learn.fit_one_cycle(epochs, lr, on_divergence="stop")
+    verdict = diagnose(recorder)
+    print(f"\ndiagnosis: {verdict}")
+    if len(recorder.rows) < epochs or verdict.problem == "lr_too_high":
+        print("the weights are ruined; nothing saved")
+        return None
+    return recorder
+
+
+def _train(args: argparse.Namespace) -> int:
     from sgdlab.vision.learner import vision_learner
 
     recipe = _recipe(args)
@@ -131,26 +145,20 @@ def _train(args: argparse.Namespace) -> int:
                            model_dir=args.model_dir)
     frozen = " (body frozen: only the head and BatchNorm layers train)" if recipe.weights else ""
     print(f"model: {recipe.arch}, {_describe_weights(recipe.weights)}{frozen}")
-    stages = [("", recipe.epochs, recipe.lr)]
+    print(f"fit_one_cycle({recipe.epochs}, {recipe.lr:g}), batch size {recipe.batch_size}, "
+          f"weight decay {recipe.wd:g}")
+    recorder = _fit_and_diagnose(learn, recipe.epochs, recipe.lr)
+    if recorder is None:
+        return 1
     if recipe.unfreeze_epochs:
+        print(f"saved stage 1: {learn.save(f'{args.name}-stage-1')}")
+        learn.unfreeze()
         lo, hi = args.unfreeze_lr or (recipe.lr / 100, recipe.lr / 10)
-        stages.append(("unfrozen", recipe.unfreeze_epochs, slice(lo, hi)))
-    for i, (label, epochs, lr) in enumerate(stages):
-        if label:
-            path = learn.save(f"{args.name}-stage-{i}")
-            print(f"saved stage {i}: {path}")
-            learn.unfreeze()
-            print(f"\nunfrozen: every layer trains; fit_one_cycle({epochs}, slice({lr.start:g}, "
-                  f"{lr.stop:g})), learning rates "
-                  f"{', '.join(f'{x:.2g}' for x in learn.lrs(lr))} (first group ... head)")
-        else:
-            print(f"fit_one_cycle({epochs}, {lr:g}), batch size {recipe.batch_size}, "
-                  f"weight decay {recipe.wd:g}")
-        recorder = learn.fit_one_cycle(epochs, lr, on_divergence="stop")
-        verdict = diagnose(recorder)
-        print(f"\ndiagnosis: {verdict}")
-        if len(recorder.rows) < epochs or verdict.problem == "lr_too_high":
-            print("the weights are ruined; nothing saved")
+        rates = ", ".join(f"{x:.2g}" for x in learn.lrs(slice(lo, hi)))
+        print(f"\nunfrozen: every layer trains; fit_one_cycle({recipe.unfreeze_epochs}, "
+              f"slice({lo:g}, {hi:g})), learning rates {rates} (first group ... head)")
+        recorder = _fit_and_diagnose(learn, recipe.unfreeze_epochs, slice(lo, hi))
+        if recorder is None:
             return 1
     path = learn.save(args.name)
     print(f"saved: {path}  (final error rate {recorder.rows[-1].error_rate:.4f})")

@@ -109,9 +109,20 @@ step("What diagnose says", """
     sgdlab.diagnose reads the epoch table and names the lecture's four problems (learning
     rate too high or too low, too few or too many epochs) or says nothing is wrong, with the
     numbers behind its verdict. Lesson 11 provokes each problem on purpose.
+
+    It reads patterns, not causes. From scratch the early epochs are jumpy: at the top of the
+    one-cycle schedule the weights move a lot, and the validation loss can spike while the
+    BatchNorm layers' running statistics catch up. diagnose may read such a bump in the
+    error rate as "too many epochs". Its advice to stop at the best epoch does not carry
+    over to one-cycle training, where a shorter run also has a shorter schedule: compare the
+    best and the last epoch, and if they are close, the run is fine.
 """)
 verdict = diagnose(recorder)
 print(verdict)
+errors = [row.error_rate for row in recorder.rows]
+best_epoch = min(range(len(errors)), key=errors.__getitem__)
+print(f"lowest error rate {errors[best_epoch]:.1%} at epoch {best_epoch + 1}, "
+      f"last epoch {errors[-1]:.1%}; one photo is {1 / len(dls.valid_items):.1%}")
 
 # %%
 step("Save it: stage 1", """

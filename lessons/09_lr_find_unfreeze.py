@@ -59,8 +59,12 @@ step("Frozen and unfrozen", """
     edges, textures and fur from ImageNet; a random head would only spoil that knowledge
     while it is still wrong. Once the head is reasonable, unfreeze() lets every layer train.
 
-    Training from scratch there is nothing to protect, so lesson 8 trained every layer from
-    the start and unfreezing changes nothing. The counts show what freezing means.
+    Here we train from scratch, with weights=None: this machine cannot download the
+    ImageNet weights. Online, vision_learner(dls, "resnet34", weights="imagenet") fetches them
+    once (for the lessons: SGDLAB_WEIGHTS=imagenet), and SGDLAB_WEIGHTS=path/to/resnet34.pth
+    uses a saved copy; then the first stage trains the head only, exactly as in the lecture.
+    From scratch there is nothing to protect, so lesson 8 trained every layer from the start
+    and unfreezing changes nothing. The counts show what freezing means.
 """)
 
 

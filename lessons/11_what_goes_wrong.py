@@ -96,13 +96,13 @@ runs["lr_too_low"] = new_learner(dls).fit_one_cycle(5, 1e-5)
 print(diagnose(runs["lr_too_low"]))
 
 # %%
-step("Too few epochs: fit_one_cycle(1, 1e-2)", """
-    A good learning rate, but a single epoch: the training loss is still above the
-    validation loss (dropout and augmentation make training harder than validating), and
-    the model has barely started. It looks like a learning rate that is too low; the
-    remedy is more epochs.
+step("Too few epochs: fit_one_cycle(1, 3e-3)", """
+    A good learning rate (fastai's default, 3e-3), but a single epoch: the training loss is
+    still above the validation loss (dropout and augmentation make training harder than
+    validating), and the model has barely started. It looks like a learning rate that is
+    too low; the remedy is more epochs.
 """)
-runs["too_few_epochs"] = new_learner(dls).fit_one_cycle(1, 1e-2)
+runs["too_few_epochs"] = new_learner(dls).fit_one_cycle(1, 3e-3)
 print(diagnose(runs["too_few_epochs"]))
 
 # %%

@@ -6,11 +6,16 @@ Two readers share one verdict type, :class:`Diagnosis`:
   learner's ``recorder.rows``, dicts or plain tuples — and applies these rules in order:
 
   1. **lr too high** — a loss is NaN/inf, or the train or validation loss jumps to more than
-     ``EXPLODE_FACTOR`` times its lowest earlier value (the validation loss of epoch 1 is
-     compared with that epoch's train loss).
+     ``EXPLODE_FACTOR`` times its lowest earlier value *and* above its first epoch's value (the
+     validation loss of epoch 1 is compared with that epoch's train loss). The second condition
+     keeps a memorising run, whose train loss goes from 0.003 back up to 0.3, from counting:
+     an explosion leaves the model worse than where it started.
   2. **too many epochs** — the error rate improved by more than the noise margin
      ``m(e) = max(ERROR_NOISE_ABS, ERROR_NOISE_REL · e)`` and then stayed above its best ``e``
-     by more than ``m(e)`` for at least ``MIN_WORSE_EPOCHS`` epochs in a row.
+     by more than ``m(e)`` for at least ``MIN_WORSE_EPOCHS`` epochs in a row, and never got
+     below ``e − m(e)`` afterwards. (A worse stretch followed by a clearly better error rate is
+     a bump — one-cycle's high-learning-rate middle makes them — and the run is not
+     overfitting.)
   3. **lr too low** — at least two epochs, the train loss fell by less than ``SLOW_LOSS_RATE``
      per epoch on average, ``1 − (t_last/t_first)^(1/(n−1))``, and ends above the valid loss.
   4. **too few epochs** — the train loss ends above the valid loss and either there was only one
@@ -221,20 +226,23 @@ def _number(value, name: str, epoch: int) -> float:
 
 def _check_lr_too_high(table) -> Diagnosis | None:
     lowest_train = lowest_valid = math.inf
+    first_train, first_valid = table[0][0], table[0][1]
     for epoch, (train, valid, err) in enumerate(table, start=1):
         err_text = f" (error rate {_g(err)})" if math.isfinite(err) else ""
         for name, loss in (("train", train), ("validation", valid)):
             if not math.isfinite(loss):
                 return _verdict("lr_too_high", f"At epoch {epoch} the {name} loss became "
                                 f"{loss}{err_text}: the weights blew up.")
-        if 0 < lowest_train < math.inf and train > EXPLODE_FACTOR * lowest_train:
+        if (0 < lowest_train < math.inf and train > EXPLODE_FACTOR * lowest_train
+                and train > first_train):
             return _verdict("lr_too_high", (
                 f"At epoch {epoch} the train loss jumped to {_g(train)}, "
                 f"{_times(train, lowest_train)} its lowest earlier value "
-                f"{_g(lowest_train)}{err_text}."))
+                f"{_g(lowest_train)} and above the {_g(first_train)} of epoch 1{err_text}."))
         reference, what = ((lowest_valid, "its lowest earlier value") if epoch > 1
                            else (train, "the train loss of that epoch"))
-        if 0 < reference < math.inf and valid > EXPLODE_FACTOR * reference:
+        if (0 < reference < math.inf and valid > EXPLODE_FACTOR * reference
+                and (epoch == 1 or valid > first_valid)):
             return _verdict("lr_too_high", (
                 f"At epoch {epoch} the validation loss exploded to {_g(valid)}, "
                 f"{_times(valid, reference)} "
@@ -269,12 +277,27 @@ def _worse_streaks(errors: list[float]) -> list[tuple[int, int, int]]:
     return streaks
 
 
+def _recovered(errors: list[float], best: int, last: int) -> int | None:
+    """The epoch after a worse streak whose error beats the earlier best by more than noise.
+
+    Such a streak was a bump, not overfitting: the model that came after it is better than any
+    before it. It is typical of the high-learning-rate middle of one-cycle training.
+    """
+    margin = _noise_margin(errors[best])
+    return next((i for i in range(last + 1, len(errors)) if errors[i] < errors[best] - margin),
+                None)
+
+
+def _sustained_streaks(errors: list[float]) -> list[tuple[int, int, int]]:
+    """The worse streaks at least ``MIN_WORSE_EPOCHS`` long that the run never recovered from."""
+    return [(best, first, last) for best, first, last in _worse_streaks(errors)
+            if last - first + 1 >= MIN_WORSE_EPOCHS and _recovered(errors, best, last) is None]
+
+
 def _check_too_many_epochs(table) -> Diagnosis | None:
     errors = [err for _, _, err in table]
-    for best, first, last in _worse_streaks(errors):
+    for best, first, last in _sustained_streaks(errors):
         length = last - first + 1
-        if length < MIN_WORSE_EPOCHS:
-            continue
         worse = errors[first:last + 1]
         evidence = (f"The error rate improved from {_g(errors[0])} to {_g(errors[best])} at "
                     f"epoch {best + 1}, then got worse ({_g(min(worse))} to {_g(max(worse))}) "
@@ -282,8 +305,9 @@ def _check_too_many_epochs(table) -> Diagnosis | None:
                     f"the noise of {_g(_noise_margin(errors[best]))}.")
         later = min(range(last + 1, len(errors)), key=errors.__getitem__, default=None)
         if later is not None and errors[later] <= errors[best]:
-            evidence += (f" It came back to {_g(errors[later])} by epoch {later + 1}, but a "
-                         f"sustained worsening is the sign of training too long.")
+            evidence += (f" It came back to {_g(errors[later])} by epoch {later + 1}, but no "
+                         f"further than the noise below its earlier best, and a sustained "
+                         f"worsening is the sign of training too long.")
         remedy = (REMEDIES["too_many_epochs"] + f" Here that is about {best + 1} epochs. "
                   f"Augmentation, dropout and weight decay also delay overfitting.")
         return _verdict("too_many_epochs", evidence, remedy)
@@ -366,7 +390,18 @@ def _nothing_wrong(table) -> str:
             f"{_g(v1)} while the train loss went to {_g(t1)}, but the error rate {errors}. "
             f"Train loss below validation loss and a rising validation loss alone are not "
             f"overfitting; only a lasting rise of the error rate is.")
-    streaks = _worse_streaks([err for _, _, err in table])
+    errors = [err for _, _, err in table]
+    streaks = _worse_streaks(errors)
+    for best, first, last in streaks:
+        later = _recovered(errors, best, last)
+        if last - first + 1 < MIN_WORSE_EPOCHS or later is None:
+            continue
+        notes.append(
+            f"The error rate got worse for {last - first + 1} epochs ({first + 1}-{last + 1}, "
+            f"up to {_g(max(errors[first:last + 1]))} after {_g(errors[best])} at epoch "
+            f"{best + 1}) and then beat that to {_g(errors[later])} at epoch {later + 1}: a "
+            f"bump, common while the learning rate is at its highest in one-cycle training, "
+            f"not overfitting.")
     if streaks and streaks[-1][2] == n - 1:
         best, first, last = streaks[-1]
         count = last - first + 1

@@ -255,6 +255,45 @@ def test_early_wobble_before_any_improvement_is_not_overfitting():
     assert diagnose(rows).problem != "too_many_epochs"
 
 
+# A from-scratch one-cycle run of lesson 8 (ResNet34, 128 px, CPU): the error rate worsened for
+# three epochs while the learning rate was near its peak, then beat its earlier best.
+ONE_CYCLE_BUMP = [(1.30, 1.10, 0.55), (1.05, 0.98, 0.41), (0.92, 0.80, 0.31), (0.85, 0.62, 0.208),
+                  (0.80, 0.95, 0.29), (0.76, 0.90, 0.29), (0.71, 0.85, 0.29), (0.58, 0.60, 0.22),
+                  (0.47, 0.52, 0.19), (0.40, 0.50, 0.167)]
+
+
+def test_a_bump_the_run_recovers_from_is_not_too_many_epochs():
+    result = diagnose(ONE_CYCLE_BUMP)
+    assert result.problem == "none", str(result)
+    assert "worse for 3 epochs (5-7" in result.evidence
+    assert "beat that to 0.167 at epoch 10" in result.evidence and "bump" in result.evidence
+
+
+def test_recovery_must_beat_the_earlier_best_by_more_than_noise():
+    best = 0.208
+    margin = max(diag.ERROR_NOISE_ABS, diag.ERROR_NOISE_REL * best)
+    rows = ONE_CYCLE_BUMP[:7] + [(0.5, 0.55, best - 0.9 * margin)]
+    assert diagnose(rows).problem == "too_many_epochs"
+    rows = ONE_CYCLE_BUMP[:7] + [(0.5, 0.55, best - 1.1 * margin)]
+    assert diagnose(rows).problem == "none", str(diagnose(rows))
+
+
+def test_overfitting_after_a_recovered_bump_is_still_too_many_epochs():
+    later = [(0.45, 0.50, 0.20), (0.40, 0.55, 0.21), (0.35, 0.60, 0.22), (0.30, 0.65, 0.23)]
+    result = diagnose(ONE_CYCLE_BUMP + later)
+    assert result.problem == "too_many_epochs", str(result)
+    assert "0.167 at epoch 10" in result.evidence and "11-14" in result.evidence
+
+
+def test_memorising_train_loss_rising_from_near_zero_is_not_an_explosion():
+    # 0.0027 -> 0.35 is 130x the lowest train loss, but far below where training started
+    rows = [(1.2, 0.9, 0.40), (0.2, 0.5, 0.20), (0.0027, 0.45, 0.15), (0.35, 0.6, 0.18)]
+    result = diagnose(rows)
+    assert result.problem != "lr_too_high", str(result)
+    rows[-1] = (1.5 * diag.EXPLODE_FACTOR * 0.0027 + 1.2, 0.6, 0.18)
+    assert diagnose(rows).problem == "lr_too_high"
+
+
 def test_single_epoch_with_train_below_valid_is_fine():
     assert diagnose([(0.3, 0.4, 0.1)]).problem == "none"
 

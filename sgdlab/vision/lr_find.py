@@ -10,8 +10,9 @@ moving average and corrected for its start at zero::
 
 The sweep stops early once ``smoothed_i > 4 · min(smoothed_0..i)`` or it is NaN: past that
 point the learning rate is far too high. Afterwards the model's weights (BatchNorm statistics
-included), the optimizer's state and the learner's random stream are put back exactly as they
-were: the finder only looks.
+included), the optimizer's state, the learner's random stream and the training loader's random
+stream (its shuffling and augmentation) are put back exactly as they were: the finder only
+looks, and a ``fit`` after it sees the same batches as a ``fit`` without it.
 
 Two suggestions, computed on the smoothed curve without its first tenth (tiny rates, noisy
 start) and without the point that stopped the sweep:
@@ -141,6 +142,8 @@ def lr_find(learn: Learner, start_lr: float = 1e-7, end_lr: float = 10.0, num_it
     saved_weights = {k: v.detach().clone() for k, v in model.state_dict().items()}
     saved_opt = copy.deepcopy(opt.state_dict())
     saved_rng, was_training = learn._rng_state, model.training
+    loader_rng = getattr(dls.train, "generator", None)
+    saved_loader_rng = loader_rng.get_state() if loader_rng is not None else None
     lrs, raw, smoothed = [], [], []
     diverged = False
     try:
@@ -168,6 +171,8 @@ def lr_find(learn: Learner, start_lr: float = 1e-7, end_lr: float = 10.0, num_it
         model.load_state_dict(saved_weights)
         opt.load_state_dict(saved_opt)
         learn._rng_state = saved_rng
+        if loader_rng is not None:
+            loader_rng.set_state(saved_loader_rng)
         model.train(was_training)
     end = len(lrs) - 1 if diverged or not math.isfinite(smoothed[-1]) else len(lrs)
     start = num_it // 10 if end - num_it // 10 >= 3 else 0

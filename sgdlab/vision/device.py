@@ -8,6 +8,7 @@ stays float32 and contiguous, which keeps runs bit-for-bit repeatable given a se
 
 from __future__ import annotations
 
+import math
 from contextlib import AbstractContextManager, nullcontext
 
 import torch
@@ -44,3 +45,35 @@ def autocast(device: torch.device) -> AbstractContextManager:
 def memory_format(device: torch.device) -> torch.memory_format:
     """``channels_last`` on CUDA, ordinary contiguous layout on the CPU."""
     return torch.channels_last if device.type == "cuda" else torch.contiguous_format
+
+
+class HostScalar:
+    """A one-number tensor on its way to the host, read later without stalling the GPU.
+
+    ``loss.item()`` waits until the GPU has finished *everything* queued so far. A training loop
+    that calls it after every step therefore leaves the GPU idle while Python queues the next
+    step. ``HostScalar(loss)`` starts the copy into pinned host memory without waiting, and it
+    marks the spot in the GPU's queue with an event. :meth:`get`, called one step later, waits
+    only for that event: by then the next step is already queued, so the GPU stays busy. On the
+    CPU there is nothing to wait for and :meth:`get` is ``tensor.item()``.
+    """
+
+    def __init__(self, tensor: torch.Tensor) -> None:
+        value = tensor.detach()
+        self._event: torch.cuda.Event | None = None
+        self._host: torch.Tensor | None = None
+        self._number = math.nan
+        if value.device.type == "cuda":
+            self._host = torch.empty(value.shape, dtype=value.dtype, pin_memory=True)
+            self._host.copy_(value, non_blocking=True)
+            self._event = torch.cuda.Event()
+            self._event.record()
+        else:
+            self._number = value.item()
+
+    def get(self) -> float:
+        """The number, as a Python float (waits for the copy on a GPU)."""
+        if self._host is not None:
+            self._event.synchronize()
+            self._number, self._host = self._host.item(), None
+        return self._number

@@ -17,7 +17,7 @@ import torch
 from PIL import Image
 
 from sgdlab.vision.data import ImageDataLoaders
-from sgdlab.vision.device import autocast, memory_format
+from sgdlab.vision.device import HostScalar, autocast, memory_format
 from sgdlab.vision.learner import load_learner, vision_learner
 
 DEVICE = torch.device(os.environ.get("SGDLAB_TEST_DEVICE", "cuda"))
@@ -109,3 +109,11 @@ def test_a_model_trained_on_the_device_predicts_alike_on_the_cpu(folder, tmp_pat
         torch.testing.assert_close(probs, cpu_probs, atol=0.03, rtol=0)
         if abs(float(probs.max() - probs.topk(2).values[1])) > 0.1:
             assert (name, index) == (cpu_name, cpu_index)
+
+
+def test_host_scalar_holds_the_value_it_was_given():
+    x = torch.tensor([1.25, 3.0], device=DEVICE)
+    values = [HostScalar(x.sum()), HostScalar(x[0] * 2)]
+    x.add_(100.0)  # later work on the device does not change what was taken
+    assert [v.get() for v in values] == [4.25, 2.5]
+    assert values[0].get() == 4.25  # reading twice gives the same number

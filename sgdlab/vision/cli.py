@@ -53,8 +53,7 @@ def _add_model_options(parser: argparse.ArgumentParser) -> None:
                         help="image side in pixels (default: the recipe's, 224 on a GPU, "
                              "128 on a CPU)")
     parser.add_argument("--arch", choices=ARCH_CHOICES, default=None,
-                        help="the ResNet (default: the recipe's, resnet18 from scratch on a "
-                             "CPU, else the lecture's resnet34)")
+                        help="the ResNet (default: the recipe's, the lecture's resnet34)")
     parser.add_argument("--weights", type=weights_option, default=None,
                         metavar="none|imagenet|PATH",
                         help="starting weights of the body: none (random, the default), "
@@ -77,16 +76,25 @@ def _recipe(args: argparse.Namespace):
     from sgdlab.vision.lesson_config import recipe_for
 
     recipe = recipe_for(default_device(args.device), args.weights)
-    names = ("arch", "size", "batch_size", "epochs", "lr", "wd", "unfreeze_epochs")
+    names = ("arch", "size", "batch_size", "epochs", "lr", "wd", "unfreeze_epochs",
+             "small_epochs")
     given = {name: getattr(args, name) for name in names if getattr(args, name, None) is not None}
+    if "small_epochs" not in given and given.keys() & {"arch", "size", "epochs", "lr"}:
+        given["small_epochs"] = 0  # a recipe of your own: one cycle, as you asked for it
+    if given.get("small_epochs") == 0:
+        given.update(label_smoothing=0.0, small_size=0)
+    elif given.get("small_epochs") and not 0 < recipe.small_size < given.get("size",
+                                                                               recipe.size):
+        given["small_size"] = given.get("size", recipe.size) // 2  # a quarter of the pixels
     return replace(recipe, seed=args.seed, **given)
 
 
-def _training_data(args: argparse.Namespace, recipe):
-    """The loaders that ``train`` and ``lr-find`` use."""
+def _training_data(args: argparse.Namespace, recipe, size: int | None = None):
+    """The loaders that ``train`` and ``lr-find`` use (at ``size``, default the recipe's)."""
     from sgdlab.vision.data import ImageDataLoaders
 
-    return ImageDataLoaders.from_folder(_data_dir(args), seed=recipe.seed, size=recipe.size,
+    return ImageDataLoaders.from_folder(_data_dir(args), seed=recipe.seed,
+                                        size=size or recipe.size,
                                         batch_size=recipe.batch_size, device=args.device)
 
 
@@ -139,12 +147,19 @@ def _train(args: argparse.Namespace) -> int:
     from sgdlab.vision.learner import vision_learner
 
     recipe = _recipe(args)
-    dls = _training_data(args, recipe)
+    dls = _training_data(args, recipe, recipe.small_size if recipe.resizes else None)
     print(_describe(dls))
     learn = vision_learner(dls, recipe.arch, recipe.weights, seed=recipe.seed, wd=recipe.wd,
-                           model_dir=args.model_dir)
+                           model_dir=args.model_dir, loss_func=recipe.loss_func())
     frozen = " (body frozen: only the head and BatchNorm layers train)" if recipe.weights else ""
     print(f"model: {recipe.arch}, {_describe_weights(recipe.weights)}{frozen}")
+    if recipe.resizes:  # progressive resizing: small images first, then the recipe's size
+        print(f"fit_one_cycle({recipe.small_epochs}, {recipe.first_lr:g}) at "
+              f"{recipe.small_size} px first (progressive resizing)")
+        if _fit_and_diagnose(learn, recipe.small_epochs, recipe.first_lr) is None:
+            return 1
+        learn.dls = _training_data(args, recipe)
+        print(_describe(learn.dls))
     print(f"fit_one_cycle({recipe.epochs}, {recipe.lr:g}), batch size {recipe.batch_size}, "
           f"weight decay {recipe.wd:g}")
     recorder = _fit_and_diagnose(learn, recipe.epochs, recipe.lr)
@@ -298,6 +313,10 @@ def add_commands(subparsers) -> None:
                    help="maximum learning rate of the first fit (default: the recipe's)")
     p.add_argument("--wd", type=float, default=None,
                    help="weight decay (default: the recipe's)")
+    p.add_argument("--small-epochs", type=int, default=None, metavar="N",
+                   help="progressive resizing: first N epochs on small images (the CPU "
+                        "recipe: 40 at 64 px, with label smoothing 0.1); 0 turns it off, "
+                        "and so does giving --arch, --size, --epochs or --lr without it")
     p.add_argument("--unfreeze-epochs", type=int, default=None, metavar="N",
                    help="then unfreeze and train N more epochs (default: 2 with --weights, "
                         "as in the lecture; 0 from scratch)")

@@ -42,7 +42,7 @@ from sgdlab.files import atomic_path, save_figure
 from sgdlab.losses import error_rate
 from sgdlab.optim import SGD
 from sgdlab.vision import model as vision_model
-from sgdlab.vision.device import autocast, default_device, memory_format
+from sgdlab.vision.device import HostScalar, autocast, default_device, memory_format
 from sgdlab.vision.schedule import one_cycle_lr, one_cycle_momentum
 
 #: fastai's rule of thumb for a first fit (before unfreezing).
@@ -56,6 +56,36 @@ COLUMNS = ("epoch", "train_loss", "valid_loss", "error_rate", "time")
 
 LearningRates = float | slice | Sequence[float]
 OnDivergence = Literal["raise", "stop"]
+
+
+# --------------------------------------------------------------------------- losses
+
+class LabelSmoothingCrossEntropy:
+    """Cross-entropy against softened targets (fastai's ``LabelSmoothingCrossEntropy``).
+
+    Instead of asking for probability 1 on the labelled class, the target puts ``1 − ε`` there
+    and spreads ``ε`` evenly over all ``K`` classes: ``q_c = (1 − ε)·[c = y] + ε/K``. The loss
+    is the cross-entropy of the predicted ``p = softmax(logits)`` against ``q``::
+
+        L = −Σ_c q_c·log p_c = (1 − ε)·(−log p_y) + ε·mean_c(−log p_c)
+
+    averaged over the batch. The second term stops the logits growing without bound to make
+    ``p_y`` exactly 1, so the model stays less over-confident on a small training set. With
+    ``ε = 0`` it is plain cross-entropy.
+    """
+
+    def __init__(self, eps: float = 0.1) -> None:
+        if not isinstance(eps, (int, float)) or isinstance(eps, bool) or not 0 <= eps < 1:
+            raise SgdlabError(f"label smoothing eps must be in [0, 1), got {eps!r}; 0.1 is usual")
+        self.eps = float(eps)
+
+    def __call__(self, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        log_p = F.log_softmax(logits, dim=1)
+        nll = -log_p.gather(1, targets.unsqueeze(1)).squeeze(1)
+        return ((1 - self.eps) * nll - self.eps * log_p.mean(dim=1)).mean()
+
+    def __repr__(self) -> str:
+        return f"LabelSmoothingCrossEntropy(eps={self.eps:g})"
 
 
 # --------------------------------------------------------------------------- what a fit records
@@ -188,6 +218,9 @@ class Learner:
             random stream; the global one is left untouched.
         progress: show tqdm progress bars.
         log: where the epoch table goes (default ``print``).
+        loss_func: the training loss ``(logits, targets) -> mean loss``; default
+            cross-entropy, or e.g. :class:`LabelSmoothingCrossEntropy`. The table's
+            ``valid_loss`` is always plain cross-entropy, so runs stay comparable.
     """
 
     def __init__(self, dls: Any, model: nn.Module, *, arch: str | None = None,
@@ -196,11 +229,13 @@ class Learner:
                  device: str | torch.device | None = None, seed: int | None = None,
                  progress: bool = True, log: Callable[[str], None] = print,
                  classes: Sequence[str] | None = None, size: int | None = None,
-                 mean: Sequence[float] | None = None, std: Sequence[float] | None = None) -> None:
+                 mean: Sequence[float] | None = None, std: Sequence[float] | None = None,
+                 loss_func: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
+                 ) -> None:
         _check_weight_decay(wd)
         if not 0 <= momentum < 1:
             raise SgdlabError(f"momentum must be in [0, 1), got {momentum}; 0.9 is typical")
-        self.dls = dls
+        self._dls = dls
         if dls is not None:
             classes, size = dls.classes, dls.size
             mean, std = dls.mean, dls.std
@@ -214,6 +249,7 @@ class Learner:
         self.momentum = momentum
         self.seed = seed
         self.progress, self.log = progress, log
+        self.loss_func = F.cross_entropy if loss_func is None else loss_func
         if device is None and dls is not None and getattr(dls, "device", None) is not None:
             device = dls.device
         self.device = default_device(device)
@@ -246,6 +282,32 @@ class Learner:
             if low < 0 or high >= n:
                 raise SgdlabError(f"{name} run from {low} to {high} but there are only {n} "
                                   f"classes (0..{n - 1})")
+
+    @property
+    def dls(self) -> Any:
+        """The data the learner trains and validates on (``None`` after :func:`load_learner`)."""
+        return self._dls
+
+    @dls.setter
+    def dls(self, dls: Any) -> None:
+        """Swap in other data with the same classes, e.g. the same photos at a larger size.
+
+        This is fastai's progressive resizing: train first on small images (an epoch at
+        ``s/2`` px costs about a quarter of one at ``s`` px, since a convolution's work grows
+        with the number of pixels), then ``learn.dls = ImageDataLoaders(..., size=s)`` and
+        train on. The ResNet's global pooling makes it work at any image size. The learner's
+        ``size`` (saved in checkpoints, used by :meth:`predict`) follows the new data.
+        """
+        if dls is None:
+            raise SgdlabError("a learner's data cannot be removed; use load_learner(path) for "
+                              "a learner that only predicts")
+        if list(dls.classes) != self.classes:
+            raise SgdlabError(f"the new data has the classes {list(dls.classes)} but the model "
+                              f"was built for {self.classes}; progressive resizing needs the "
+                              f"same classes (build the new loaders from the same folder)")
+        self._dls = dls
+        self.size, self.mean, self.std = int(dls.size), tuple(dls.mean), tuple(dls.std)
+        self._check_classes()
 
     def _need_data(self) -> Any:
         if self.dls is None:
@@ -292,15 +354,20 @@ class Learner:
         return xb, yb.to(self.device, non_blocking=True)
 
     def train_batch(self, xb: torch.Tensor, yb: torch.Tensor) -> float:
-        """Forward, loss, backward, ``opt.step()``, ``opt.zero_grad()``; returns the loss."""
+        """Forward, ``loss_func``, backward, ``opt.step()``, ``opt.zero_grad()``; returns the
+        loss."""
+        return self._step(xb, yb).get()
+
+    def _step(self, xb: torch.Tensor, yb: torch.Tensor) -> HostScalar:
+        """:meth:`train_batch` with the loss still on its way to the host (see HostScalar)."""
         xb, yb = self._to_device(xb, yb)
         with autocast(self.device):
             logits = self.model(xb)
-        loss = F.cross_entropy(logits.float(), yb)
+        loss = self.loss_func(logits.float(), yb)
         loss.backward()
         self.opt.step()
         self.opt.zero_grad()
-        return loss.item()
+        return HostScalar(loss)
 
     def _rng(self) -> AbstractContextManager:
         return self._private_rng() if self._rng_state is not None else nullcontext()
@@ -396,22 +463,36 @@ class Learner:
     def _train_epoch(self, epoch: int, n_batches: int, total: int,
                      hyper: Callable[[float], tuple[list[float], float]]
                      ) -> tuple[int, float] | None:
-        """One pass over the training data; returns (step, loss) if the loss went bad."""
+        """One pass over the training data; returns (step, loss) if the loss went bad.
+
+        Each batch's loss is read after the *next* batch's step has been queued, so that on a
+        GPU the Python loop never waits for the GPU to run dry (see
+        :class:`~sgdlab.vision.device.HostScalar`). The recorder gets exactly the same numbers;
+        a bad loss is noticed one step later, when the weights are already ruined anyway.
+        """
         self.model.train()
         bar = tqdm(self.dls.train, total=n_batches, leave=False, disable=not self.progress,
                    desc=f"epoch {epoch}")
+
+        def record(loss: HostScalar, lrs: list[float], mom: float) -> tuple[int, float] | None:
+            value = loss.get()
+            self.recorder.record_batch(value, lrs, mom, epoch)
+            bar.set_postfix(loss=f"{value:.4f}", refresh=False)
+            return None if math.isfinite(value) else (len(self.recorder.losses), value)
+
+        previous = None
         try:
             for i, (xb, yb) in enumerate(bar):
                 lrs, mom = hyper(min((epoch * n_batches + i) / total, 1.0))
                 self.set_hyper(lrs, mom)
-                loss = self.train_batch(xb, yb)
-                self.recorder.record_batch(loss, lrs, mom, epoch)
-                bar.set_postfix(loss=f"{loss:.4f}", refresh=False)
-                if not math.isfinite(loss):
-                    return len(self.recorder.losses), loss
+                step = (self._step(xb, yb), lrs, mom)
+                bad = record(*previous) if previous is not None else None
+                if bad is not None:
+                    return bad
+                previous = step
+            return record(*previous) if previous is not None else None
         finally:
             bar.close()
-        return None
 
     def lr_find(self, start_lr: float = 1e-7, end_lr: float = 10.0, num_it: int = 100,
                 stop_div: bool = True, beta: float = 0.98):
@@ -455,6 +536,28 @@ class Learner:
         if len(targets) == 0:
             return math.nan, math.nan
         return F.cross_entropy(logits, targets).item(), error_rate(logits, targets)
+
+    def tta(self, loader: Iterable | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Test-time augmentation: probabilities averaged over each image and its mirror image.
+
+        A picture of a bear flipped left-right is still the same bear, and training showed the
+        model flipped pictures half of the time; so we ask it twice and average::
+
+            p(x) = ( softmax(f(x)) + softmax(f(flip(x))) ) / 2
+
+        where ``flip`` reverses the width axis. The two answers disagree most on the images
+        the model is unsure about, and the average is often right where one of them is wrong.
+        Returns ``(probabilities (N, classes), targets (N,))`` on the CPU, in the loader's
+        order (default: the validation loader), like fastai's ``learn.tta()``; the error rate
+        is ``(probs.argmax(1) != targets).float().mean()``.
+        """
+        loader = self._need_data().valid if loader is None else loader
+        # one pass (a shuffled loader gives a new order each pass): x0, flip(x0), x1, ...
+        pairs = ((torch.stack([xb, xb.flip(-1)], dim=1).flatten(0, 1), yb.repeat_interleave(2))
+                 for xb, yb in loader)
+        logits, targets = self._logits(pairs)
+        probs = logits.softmax(dim=1).view(-1, 2, logits.shape[1]).mean(dim=1)
+        return probs, targets[::2].clone()
 
     @torch.no_grad()
     def predict(self, image: Any) -> tuple[str, int, torch.Tensor]:
@@ -559,7 +662,7 @@ def vision_learner(dls: Any, arch: str = "resnet34", weights: vision_model.Weigh
             no for random ones (a random body must learn too).
         seed: repeatable initial weights and dropout.
         kwargs: passed to :class:`Learner` (``wd``, ``momentum``, ``model_dir``, ``device``,
-            ``progress``, ``log``).
+            ``progress``, ``log``, ``loss_func``).
     """
     model = vision_model.create_model(len(dls.classes), arch, weights, head, seed)
     learn = Learner(dls, model, arch=arch, head=head, seed=seed, **kwargs)

@@ -96,6 +96,38 @@ def test_mistakes_give_an_error_message_not_a_traceback(argv, message, fake_bear
 
 # ----------------------------------------------------------------------------- train
 
+def cpu_train_recipe(*options: str):
+    from sgdlab.cli import build_parser
+    from sgdlab.vision.cli import _recipe
+
+    return _recipe(build_parser().parse_args(["bears", "train", "--device", "cpu", *options]))
+
+
+def test_the_cpu_recipe_resizes_progressively_unless_you_set_the_epochs_yourself():
+    recipe = cpu_train_recipe()
+    assert recipe.arch == "resnet34" and recipe.resizes and recipe.label_smoothing == 0.1
+    assert (recipe.small_size, recipe.small_epochs, recipe.size) == (64, 40, 128)
+    for own in (["--epochs", "4"], ["--size", "96"], ["--lr", "3e-3"], ["--arch", "resnet18"]):
+        plain = cpu_train_recipe(*own)
+        assert not plain.resizes and plain.label_smoothing == 0.0, own
+    kept = cpu_train_recipe("--epochs", "4", "--small-epochs", "3")
+    assert kept.resizes and (kept.small_epochs, kept.epochs, kept.small_size) == (3, 4, 64)
+    small = cpu_train_recipe("--size", "32", "--small-epochs", "2")
+    assert small.resizes and small.small_size == 16
+    assert not cpu_train_recipe("--small-epochs", "0").resizes
+
+
+@pytest.mark.slow
+def test_train_with_progressive_resizing_trains_small_then_full_size(fake_bears, tmp_path,
+                                                                     capsys):
+    assert cli.main(["bears", "train", "--data", str(fake_bears), *TINY, "--epochs", "1",
+                     "--small-epochs", "1", "--model-dir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    first, second = out.index("16 px, on cpu"), out.index("32 px, on cpu")
+    assert first < out.index("at 16 px first (progressive resizing)") < second
+    assert out.count("diagnosis:") == 2
+    assert load_learner(tmp_path / "bears.pth").size == 32
+
 @pytest.mark.slow
 def test_train_prints_the_table_and_verdict_and_saves_both_stages(trained, fake_bears):
     path, out = trained

@@ -106,3 +106,20 @@ def make_fake_dls(folder: Path | None = None, n_train: int = 16, n_valid: int = 
         train_labels=train_labels, valid_labels=valid_y, size=size,
         path=folder if folder is not None else Path("fake"),
     )
+
+
+BEAR_COLOURS = {"black": (25, 25, 30), "grizzly": (140, 90, 40), "teddys": (230, 200, 150)}
+
+
+def write_fake_bears(folder: Path, per_class: int = 10, seed: int = 0,
+                     shape: tuple[int, int] = (40, 48), suffix: str = ".jpg") -> Path:
+    """A bears folder of noisy single-colour photos: ``folder/<class>/<i>.jpg``, ``per_class``
+    each, ``shape`` (height, width) pixels. Returns ``folder``."""
+    rng = np.random.default_rng(seed)
+    for name, colour in BEAR_COLOURS.items():
+        (folder / name).mkdir(parents=True, exist_ok=True)
+        for i in range(per_class):
+            noise = rng.integers(-40, 40, size=(*shape, 3))
+            pixels = np.clip(np.array(colour) + noise, 0, 255).astype(np.uint8)
+            Image.fromarray(pixels).save(folder / name / f"{i:08d}{suffix}")
+    return folder

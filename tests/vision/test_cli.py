@@ -19,27 +19,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from PIL import Image
 
 from sgdlab import cli
 from sgdlab.vision.data import find_classes, split_items
 from sgdlab.vision.learner import load_learner, read_checkpoint
 
+from .fakes import write_fake_bears
+
 REPO = Path(__file__).resolve().parents[2]
-COLOURS = {"black": (25, 25, 30), "grizzly": (140, 90, 40), "teddys": (230, 200, 150)}
 TINY = ["--size", "32", "--arch", "resnet18", "--batch-size", "8", "--device", "cpu"]
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-
-
-def write_fake_bears(folder: Path, per_class: int = 10, seed: int = 0) -> Path:
-    rng = np.random.default_rng(seed)
-    for name, colour in COLOURS.items():
-        (folder / name).mkdir(parents=True, exist_ok=True)
-        for i in range(per_class):
-            noise = rng.integers(-40, 40, size=(40, 48, 3))
-            pixels = np.clip(np.array(colour) + noise, 0, 255).astype(np.uint8)
-            Image.fromarray(pixels).save(folder / name / f"{i:08d}.jpg")
-    return folder
 
 
 @pytest.fixture(scope="module")

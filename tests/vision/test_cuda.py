@@ -14,11 +14,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from PIL import Image
 
 from sgdlab.vision.data import ImageDataLoaders
 from sgdlab.vision.device import HostScalar, autocast, memory_format
 from sgdlab.vision.learner import load_learner, vision_learner
+
+from .fakes import write_fake_bears
 
 DEVICE = torch.device(os.environ.get("SGDLAB_TEST_DEVICE", "cuda"))
 
@@ -26,21 +27,10 @@ pytestmark = pytest.mark.skipif(
     DEVICE.type == "cuda" and not torch.cuda.is_available(),
     reason="needs a CUDA GPU (CI has none); set SGDLAB_TEST_DEVICE=cpu to run these on the CPU")
 
-COLOURS = {"black": (30, 30, 35), "grizzly": (150, 95, 40), "teddys": (235, 205, 160)}
-
-
 @pytest.fixture(scope="module")
 def folder(tmp_path_factory) -> Path:
-    """Ten noisy single-colour photos per class, as JPEG files in class folders."""
-    root = tmp_path_factory.mktemp("cuda") / "bears"
-    rng = np.random.default_rng(0)
-    for name, colour in COLOURS.items():
-        (root / name).mkdir(parents=True)
-        for i in range(10):
-            noise = rng.integers(-40, 40, size=(40, 48, 3))
-            pixels = np.clip(np.array(colour) + noise, 0, 255).astype(np.uint8)
-            Image.fromarray(pixels).save(root / name / f"{i:03d}.jpg")
-    return root
+    return write_fake_bears(tmp_path_factory.mktemp("cuda") / "bears", per_class=10, seed=0,
+                            shape=(40, 48))
 
 
 def loaders(folder: Path, device: torch.device | str, **kwargs) -> ImageDataLoaders:
@@ -101,7 +91,7 @@ def test_a_model_trained_on_the_device_predicts_alike_on_the_cpu(folder, tmp_pat
     path = learn.save("tiny")
     on_cpu = load_learner(path)
     assert all(p.device.type == "cpu" for p in on_cpu.model.parameters())
-    for image in sorted(folder.glob("*/000.jpg")):
+    for image in sorted(folder.glob("*/00000000.jpg")):
         name, index, probs = learn.predict(image)
         cpu_name, cpu_index, cpu_probs = on_cpu.predict(image)
         assert probs.device.type == "cpu"

@@ -6,28 +6,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
-from PIL import Image
 
 from sgdlab.vision.data import ImageDataLoaders
 from sgdlab.vision.learner import vision_learner
 
-COLOURS = {"black": (30, 30, 35), "grizzly": (150, 95, 40), "teddys": (235, 205, 160)}
+from .fakes import write_fake_bears
 
 
 @pytest.fixture(scope="module")
 def folder(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("lr_find") / "bears"
-    rng = np.random.default_rng(1)
-    for name, colour in COLOURS.items():
-        (root / name).mkdir(parents=True)
-        for i in range(6):
-            noise = rng.integers(-40, 40, size=(24, 28, 3))
-            pixels = np.clip(np.array(colour) + noise, 0, 255).astype(np.uint8)
-            Image.fromarray(pixels).save(root / name / f"{i:03d}.png")
-    return root
+    return write_fake_bears(tmp_path_factory.mktemp("lr_find") / "bears", per_class=6, seed=1,
+                            shape=(24, 28))
 
 
 def fitted(folder: Path, look_first: bool) -> tuple[list[float], dict[str, torch.Tensor]]:

@@ -24,8 +24,8 @@ from sgdlab.vision.learner import (
 )
 from sgdlab.vision.lesson_config import Recipe, lesson_config, scratch_recipe
 
-from .fakes import make_fake_dls
-from .test_cli import load_benchmark, write_fake_bears
+from .fakes import make_fake_dls, write_fake_bears
+from .test_cli import load_benchmark
 
 
 def make_learner(dls, **kwargs):

@@ -12,10 +12,10 @@ import matplotlib.pyplot as plt
 import torch
 from PIL import Image
 
-from sgdlab.teach import show, step
+from sgdlab.teach import figure_path, show, show_png, step
 from sgdlab.vision.clean import format_verify_report, verify_images
 from sgdlab.vision.data import IMAGENET_MEAN, IMAGENET_STD, find_classes, split_items
-from sgdlab.vision.lesson_config import figure_path, lesson_config, show_png
+from sgdlab.vision.lesson_config import lesson_config
 
 # %%
 step("Where the photos are", """

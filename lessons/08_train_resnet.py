@@ -9,9 +9,9 @@ from torch.nn import functional as F
 
 import sgdlab
 from sgdlab.diagnose import diagnose
-from sgdlab.teach import step
+from sgdlab.teach import figure_path, show_png, step
 from sgdlab.vision.learner import read_checkpoint
-from sgdlab.vision.lesson_config import figure_path, lesson_config, show_png
+from sgdlab.vision.lesson_config import lesson_config
 
 # %%
 step("The data and the model", """

@@ -7,8 +7,8 @@ slice(lo, hi), save stage 2.
 import matplotlib.pyplot as plt
 
 from sgdlab.diagnose import diagnose
-from sgdlab.teach import show, step
-from sgdlab.vision.lesson_config import figure_path, lesson_config, show_png
+from sgdlab.teach import figure_path, show, show_png, step
+from sgdlab.vision.lesson_config import lesson_config
 
 # %%
 step("How high can the learning rate go?", """

@@ -8,10 +8,10 @@ import time
 
 import torch
 
-from sgdlab.teach import step
+from sgdlab.teach import figure_path, show_png, step
 from sgdlab.vision.interpret import ClassificationInterpretation
 from sgdlab.vision.learner import load_learner
-from sgdlab.vision.lesson_config import figure_path, lesson_config, show_png
+from sgdlab.vision.lesson_config import lesson_config
 
 # %%
 step("A trained model", """

@@ -134,7 +134,7 @@ def show(fig, name: str) -> Path | None:
         folder = figures_dir()
         window = not in_notebook() and pausing() and can_open_window()
         if folder is not None or (not window and not in_notebook()):
-            saved = (folder or DEFAULT_FIGURES) / f"{lesson_name()}-{name}.png"
+            saved = figure_path(name)
             save_figure(fig, saved)
             _say(f"figure saved: {saved}")
         if window:
@@ -142,3 +142,22 @@ def show(fig, name: str) -> Path | None:
     finally:
         plt.close(fig)
     return saved
+
+
+def figure_path(name: str) -> Path:
+    """Where this lesson's figure ``name`` goes: ``<figures>/<lesson>-<name>.png``.
+
+    :func:`show` saves there; so does a lesson that lets a library method write its own PNG
+    (``dls.show_batch(figure_path("batch"))``), before announcing it with :func:`show_png`.
+    """
+    return (figures_dir() or DEFAULT_FIGURES) / f"{lesson_name()}-{name}.png"
+
+
+def show_png(path: Path) -> Path:
+    """Announce a PNG that is already saved; in a notebook, also show it inline."""
+    if in_notebook():
+        from IPython.display import Image, display
+
+        display(Image(filename=str(path)))
+    _say(f"figure saved: {path}")
+    return path

@@ -315,26 +315,3 @@ def lesson_config(environ: Mapping[str, str] | None = None) -> LessonConfig:
                         valid_per_class=None, lr_find_steps=100, problem_size=64,
                         problem_arch="resnet18", problem_photos=(None, None), overfit_photos=8,
                         overfit_epochs=30)
-
-
-# ------------------------------------------------------------------------------ lesson figures
-
-def figure_path(name: str) -> Path:
-    """Where a lesson saves a figure that a library method writes itself (``show_batch``,
-    ``plot_top_losses``...): the file :func:`sgdlab.teach.show` would write,
-    ``<figures>/<lesson>-<name>.png``."""
-    from sgdlab import teach
-
-    return (teach.figures_dir() or teach.DEFAULT_FIGURES) / f"{teach.lesson_name()}-{name}.png"
-
-
-def show_png(path: Path) -> Path:
-    """Announce a PNG saved at :func:`figure_path`; in a notebook, also show it inline."""
-    from sgdlab import teach
-
-    if teach.in_notebook():
-        from IPython.display import Image, display
-
-        display(Image(filename=str(path)))
-    print(f"figure saved: {path}", flush=True)
-    return path

@@ -17,7 +17,11 @@ Two readers share one verdict type, :class:`Diagnosis`:
      a bump — one-cycle's high-learning-rate middle makes them — and the run is not
      overfitting.)
   3. **lr too low** — at least two epochs, the train loss fell by less than ``SLOW_LOSS_RATE``
-     per epoch on average, ``1 − (t_last/t_first)^(1/(n−1))``, and ends above the valid loss.
+     per epoch on average, ``1 − (t_last/t_first)^(1/(n−1))``, and ends above the valid loss,
+     and the error rate did not end worse than it started. (A too-low lr leaves the error rate
+     falling slowly. A trained model fine-tuned further, whose train loss is held up by
+     augmentation or label smoothing, shows the same slow train loss with a flat error rate;
+     a larger lr is not its cure.)
   4. **too few epochs** — the train loss ends above the valid loss and either there was only one
      epoch or the last epoch still cut the validation loss by ``VALID_LOSS_STEP`` or more.
 
@@ -327,7 +331,7 @@ def _check_lr_too_low(table) -> Diagnosis | None:
         return None
     (t0, _, e0), (t1, v1, e1) = table[0], table[-1]
     rate = _train_loss_rate(table)
-    if rate >= SLOW_LOSS_RATE or t1 <= v1:
+    if rate >= SLOW_LOSS_RATE or t1 <= v1 or e1 > e0:
         return None
     return _verdict("lr_too_low", (
         f"Over {len(table)} epochs the train loss barely moved ({_g(t0)} to {_g(t1)}, "

@@ -226,6 +226,23 @@ def test_still_improving_threshold_separates_too_few_from_levelled_off():
     assert diagnose(two_epochs(diag.VALID_LOSS_STEP - 0.01)).problem == "none"
 
 
+# The 128-px stage of `sgdlab bears train` on a CPU: a model already at ~19% error, trained on at
+# 3e-3 with label smoothing 0.1 (which keeps the train loss above about 0.29).
+TRAINED_ON = [(0.712861, 0.499664, 0.166667), (0.680371, 0.509768, 0.197917),
+              (0.602341, 0.478784, 0.208333), (0.607499, 0.472777, 0.208333),
+              (0.582384, 0.481585, 0.187500), (0.563757, 0.502996, 0.197917),
+              (0.552433, 0.466913, 0.208333), (0.519194, 0.456702, 0.187500),
+              (0.515871, 0.464917, 0.187500), (0.617882, 0.463685, 0.177083)]
+
+
+def test_a_slow_train_loss_with_an_error_rate_that_did_not_fall_is_not_lr_too_low():
+    result = diagnose(TRAINED_ON)
+    assert result.problem == "none", str(result)
+    assert "levelled off" in result.evidence
+    falling = [(t, v, 0.30 - 0.01 * i) for i, (t, v, _) in enumerate(TRAINED_ON)]
+    assert diagnose(falling).problem == "lr_too_low"
+
+
 def test_slow_rate_threshold_separates_too_low_from_fine():
     def epochs(rate: float):
         return [(2.0 * (1 - rate) ** k, 1.0, 0.5) for k in range(5)]

@@ -156,8 +156,12 @@ def _train(args: argparse.Namespace) -> int:
     if recipe.resizes:  # progressive resizing: small images first, then the recipe's size
         print(f"fit_one_cycle({recipe.small_epochs}, {recipe.first_lr:g}) at "
               f"{recipe.small_size} px first (progressive resizing)")
-        if _fit_and_diagnose(learn, recipe.small_epochs, recipe.first_lr) is None:
+        warm_up = learn.fit_one_cycle(recipe.small_epochs, recipe.first_lr,
+                                      on_divergence="stop")
+        if len(warm_up.rows) < recipe.small_epochs:
+            print("the loss became NaN or infinite: the weights are ruined; nothing saved")
             return 1
+        print("(no diagnosis for this first stage: it is half of a run, not a whole one)")
         learn.dls = _training_data(args, recipe)
         print(_describe(learn.dls))
     print(f"fit_one_cycle({recipe.epochs}, {recipe.lr:g}), batch size {recipe.batch_size}, "

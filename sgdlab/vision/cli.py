@@ -21,6 +21,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from sgdlab.vision.cli_files import add_file_commands
+
 ARCH_CHOICES = ("resnet18", "resnet34", "resnet50")
 DEFAULT_SEED = 42
 
@@ -111,24 +113,6 @@ def _describe_weights(weights: str | None) -> str:
 
 
 # ------------------------------------------------------------------------------ handlers
-
-def _download(args: argparse.Namespace) -> int:
-    from sgdlab.vision.download import download_images, format_report
-
-    report = download_images(args.urls_file, args.dest, max_pics=args.max_pics,
-                             workers=args.workers, timeout=args.timeout)
-    print(format_report(report))
-    return 0 if report.saved or report.existing else 1
-
-
-def _verify(args: argparse.Namespace) -> int:
-    from sgdlab.vision.clean import format_verify_report, verify_images
-
-    report = verify_images(args.folder, delete=args.delete, quarantine=args.quarantine,
-                           dry_run=args.dry_run)
-    print(format_verify_report(report))
-    return 0
-
 
 def _fit_and_diagnose(learn, epochs: int, lr):
     """``fit_one_cycle``, then diagnose's verdict; ``None`` when the weights were ruined."""
@@ -278,29 +262,7 @@ def add_commands(subparsers) -> None:
         description="The lecture's bear classifier, trained by sgdlab's own SGD.")
     actions = bears.add_subparsers(dest="action", required=True, metavar="ACTION")
 
-    p = actions.add_parser("download", help="download the pictures of a URL list",
-                           description="Download the first --max-pics URLs of URLS_FILE (one per "
-                                       "line) into DEST as 00000000.jpg, 00000001.png, ...")
-    p.add_argument("urls_file", type=Path, metavar="URLS_FILE")
-    p.add_argument("dest", type=Path, metavar="DEST", help="folder for the pictures, e.g. "
-                                                           "bears/black")
-    p.add_argument("--max-pics", type=int, default=200, help="URLs to try (default 200)")
-    p.add_argument("--workers", type=int, default=8, help="parallel downloads (default 8)")
-    p.add_argument("--timeout", type=float, default=10.0,
-                   help="seconds allowed per attempt (default 10)")
-    p.set_defaults(func=_download)
-
-    p = actions.add_parser("verify", help="quarantine unreadable pictures, convert to RGB",
-                           description="Decode every picture under FOLDER; move the unreadable "
-                                       "ones to a quarantine folder (listed in manifest.csv) "
-                                       "and rewrite the others as RGB.")
-    p.add_argument("folder", type=Path, metavar="FOLDER")
-    p.add_argument("--delete", action="store_true",
-                   help="delete unreadable files instead of moving them to quarantine")
-    p.add_argument("--quarantine", type=Path, default=None, metavar="DIR",
-                   help="where unreadable files go (default FOLDER/.quarantine)")
-    p.add_argument("--dry-run", action="store_true", help="only report; change nothing")
-    p.set_defaults(func=_verify)
+    add_file_commands(actions)
 
     p = actions.add_parser(
         "train", help="train the classifier and save it",

@@ -1,11 +1,4 @@
-"""Bear photos → mini-batches: a folder dataset, a seeded validation split, transforms, loaders.
-
-The layout is the one a web download produces: one sub-folder per class,
-
-    bears/black/00000000.jpg, bears/grizzly/..., bears/teddys/...
-
-The class of an image is the name of its folder; classes are sorted, so class ``i`` is the
-``i``-th folder name in alphabetical order.
+"""Bear photos → mini-batches: the folder dataset's training and validation loaders.
 
 The dataset is tiny (hundreds of pictures), so every image is decoded and resized ONCE and kept
 as a uint8 tensor on the training device:
@@ -18,316 +11,64 @@ as a uint8 tensor on the training device:
 
 Then every batch is normalized with the ImageNet statistics the pretrained ResNet expects:
 ``x_c = (pixel_c / 255 - mean_c) / std_c`` for each channel ``c``.
+
+The pieces live beside this module and are re-exported here: :mod:`sgdlab.vision.images`
+(finding and decoding pictures, :func:`valid_transform`) and :mod:`sgdlab.vision.split` (the
+class folders, the seeded split, where the photos are).
 """
 
 from __future__ import annotations
 
 import math
 import os
-import tempfile
-import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import numpy as np
 import torch
-from PIL import Image, ImageOps, UnidentifiedImageError
 
-import sgdlab
 from sgdlab.errors import SgdlabError
+from sgdlab.files import save_figure
 from sgdlab.vision.augment import Augmentation, augment_batch, channel_stats, normalize
+from sgdlab.vision.device import default_device
+from sgdlab.vision.images import (
+    IMAGE_EXTENSIONS,
+    IMAGENET_MEAN,
+    IMAGENET_STD,
+    ImageReadError,
+    ValidTransform,
+    check_image_size,
+    check_stats,
+    decode_square,
+    get_image_files,
+    image_to_uint8,
+    is_hidden,
+    is_image_file,
+    load_image,
+    resize_centre_crop,
+    to_rgb,
+    valid_transform,
+    walk_files,
+)
+from sgdlab.vision.split import (
+    DEFAULT_SEED,
+    DataWarning,
+    default_bears_dir,
+    find_classes,
+    split_items,
+)
 
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
-
-IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".gif", ".bmp", ".webp", ".tif", ".tiff"})
+__all__ = [
+    "CACHE_SCALE", "DEFAULT_SEED", "IMAGENET_MEAN", "IMAGENET_STD", "IMAGE_EXTENSIONS",
+    "CachedImageLoader", "DataWarning", "ImageDataLoaders", "ImageReadError", "ValidTransform",
+    "decode_square", "default_bears_dir", "find_classes", "get_image_files", "image_to_uint8",
+    "is_hidden", "is_image_file", "load_image", "resize_centre_crop", "split_items", "to_rgb",
+    "valid_transform", "walk_files",
+]
 
 # Training images are cached this much larger than the output so that a crop of the whole
 # cache is only gently downsampled by bilinear sampling.
 CACHE_SCALE = 1.25
-
-DEFAULT_SEED = 42
-
-
-class DataWarning(UserWarning):
-    """A note about files or folders that the dataset ignored."""
-
-
-class ImageReadError(SgdlabError):
-    """An image file that is missing or cannot be decoded; ``path`` and ``reason`` say which."""
-
-    def __init__(self, path: Path, reason: str) -> None:
-        self.path, self.reason = path, reason
-        super().__init__(f"cannot read image {path}: {reason}. Move broken files out of the "
-                         f"dataset with sgdlab.vision.clean.verify_images('{path.parent}')")
-
-
-def default_bears_dir() -> Path:
-    """Where the bear photos are: ``$SGDLAB_BEARS``, else ``../shared/bears``.
-
-    ``$SGDLAB_BEARS`` is returned as given. The default ``../shared/bears`` is relative to the
-    current folder when it exists there, otherwise to the repository root (the folder that holds
-    the ``sgdlab`` package), so lessons find the photos from any working directory. The path is
-    returned even when nothing is there; callers say where they looked.
-    """
-    env = os.environ.get("SGDLAB_BEARS")
-    if env:
-        return Path(env)
-    default = Path("..") / "shared" / "bears"
-    if default.is_dir():
-        return default
-    return Path(os.path.normpath(Path(sgdlab.__file__).resolve().parents[1] / default))
-
-
-def is_hidden(path: Path) -> bool:
-    """Hidden files and folders (``.quarantine``, ``.ipynb_checkpoints``) are never data."""
-    return path.name.startswith(".")
-
-
-def is_image_file(path: Path) -> bool:
-    """An image by its name: a visible file with an image extension."""
-    return path.suffix.lower() in IMAGE_EXTENSIONS and not is_hidden(path) and path.is_file()
-
-
-def _walk_files(folder: Path) -> Iterator[Path]:
-    """Every visible file under ``folder``, skipping hidden folders."""
-    for root, dirs, files in os.walk(folder):
-        dirs[:] = [d for d in dirs if not d.startswith(".")]
-        for name in files:
-            if not name.startswith("."):
-                yield Path(root) / name
-
-
-def get_image_files(folder: str | os.PathLike, recurse: bool = True) -> list[Path]:
-    """The image files in ``folder`` (and its sub-folders unless ``recurse=False``), sorted.
-
-    Images are recognised by extension (``.jpg``, ``.png``, ...); hidden files and folders are
-    skipped. A file with an image name but broken content is still listed: decoding or
-    :func:`sgdlab.vision.clean.verify_images` finds it.
-    """
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise SgdlabError(f"no folder at {folder}; check the path (the bear photos live in "
-                          f"../shared/bears, or set SGDLAB_BEARS)")
-    files = _walk_files(folder) if recurse else (p for p in folder.iterdir() if p.is_file())
-    return sorted(p for p in files if is_image_file(p))
-
-
-def to_rgb(img: Image.Image) -> Image.Image:
-    """Any PIL image as 8-bit RGB.
-
-    Transparent images (RGBA, LA, palette with transparency) are put on a white background;
-    16-bit and float greyscale are rescaled to 0–255; CMYK, greyscale and palette images are
-    converted.
-    """
-    if img.mode == "RGB":
-        return img
-    if img.mode in ("I", "I;16", "I;16B", "I;16L", "I;16N", "F"):
-        values = np.asarray(img, dtype=np.float64)
-        top = values.max() if values.size else 0.0
-        scale = 255.0 / top if top > 255 else 1.0
-        grey = np.clip(values * scale, 0, 255).astype(np.uint8)
-        return Image.fromarray(grey).convert("RGB")
-    if img.mode == "P" and "transparency" in img.info:
-        img = img.convert("RGBA")
-    if img.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
-        rgba = img.convert("RGBA")
-        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        return Image.alpha_composite(background, rgba).convert("RGB")
-    return img.convert("RGB")
-
-
-def load_image(path_or_pil: str | os.PathLike | Image.Image,
-               draft_size: int | None = None) -> Image.Image:
-    """Open an image file (or take a PIL image) and return it as RGB, upright.
-
-    The EXIF orientation of phone photos is applied. ``draft_size`` lets the JPEG decoder
-    shrink by 2, 4 or 8 while keeping both sides ≥ ``draft_size`` (much faster for big photos).
-
-    Raises:
-        ImageReadError: (an :class:`SgdlabError`) the file is missing or is not a readable image.
-    """
-    if isinstance(path_or_pil, Image.Image):
-        return to_rgb(path_or_pil)
-    path = Path(path_or_pil)
-    try:
-        with Image.open(path) as img:
-            if draft_size is not None:
-                img.draft("RGB", (draft_size, draft_size))
-            img.load()
-            return to_rgb(ImageOps.exif_transpose(img))
-    except FileNotFoundError:
-        raise ImageReadError(path, "the file does not exist") from None
-    except UnidentifiedImageError:
-        raise ImageReadError(path, "not an image (no known picture format)") from None
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as err:
-        raise ImageReadError(path, f"corrupt or truncated ({err or type(err).__name__})") from None
-
-
-def resize_centre_crop(img: Image.Image, size: int) -> Image.Image:
-    """Resize so that the short side is ``size`` (bilinear, antialiased), then centre crop."""
-    width, height = img.size
-    short = min(width, height)
-    new_w = max(size, round(width * size / short))
-    new_h = max(size, round(height * size / short))
-    img = img.resize((new_w, new_h), Image.Resampling.BILINEAR)
-    left, top = (new_w - size) // 2, (new_h - size) // 2
-    return img.crop((left, top, left + size, top + size))
-
-
-def image_to_uint8(img: Image.Image) -> torch.Tensor:
-    """An RGB PIL image as a ``(3, H, W)`` uint8 tensor."""
-    return torch.from_numpy(np.array(img, dtype=np.uint8)).permute(2, 0, 1).contiguous()
-
-
-def _resolve_device(device: str | torch.device | None) -> torch.device:
-    """``device`` if given, else CUDA when present, else the CPU."""
-    if device is None:
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        resolved = torch.device(device)
-    except (RuntimeError, TypeError):
-        raise SgdlabError(f"unknown device {device!r}; use 'cpu' or 'cuda'") from None
-    if resolved.type == "cuda" and not torch.cuda.is_available():
-        raise SgdlabError(f"device {str(resolved)!r} was asked for but PyTorch sees no GPU; "
-                          f"use device='cpu' or leave it out")
-    if resolved.type == "cuda" and resolved.index is None:
-        resolved = torch.device("cuda", torch.cuda.current_device())
-    return resolved
-
-
-def _check_stats(mean: Sequence[float], std: Sequence[float]) -> None:
-    if len(mean) != 3 or len(std) != 3:
-        raise SgdlabError(f"mean and std need one value per RGB channel, got {mean!r}, {std!r}")
-    if any(s <= 0 for s in std):
-        raise SgdlabError(f"std values must be positive, got {std!r}")
-
-
-def _check_size(size: int) -> None:
-    if not isinstance(size, int) or isinstance(size, bool) or size < 1:
-        raise SgdlabError(f"image size must be a positive integer number of pixels, got {size!r}; "
-                          f"use 224 on a GPU, 64–128 for quick CPU checks")
-
-
-class ValidTransform:
-    """Image (or path) → normalized ``(3, size, size)`` tensor; see :func:`valid_transform`."""
-
-    def __init__(self, size: int, mean: Sequence[float] = IMAGENET_MEAN,
-                 std: Sequence[float] = IMAGENET_STD) -> None:
-        _check_size(size)
-        _check_stats(mean, std)
-        self.size = size
-        self.mean = tuple(float(m) for m in mean)
-        self.std = tuple(float(s) for s in std)
-
-    def __call__(self, img: Image.Image | str | os.PathLike) -> torch.Tensor:
-        pixels = image_to_uint8(resize_centre_crop(load_image(img), self.size))
-        x = pixels.unsqueeze(0).float().div_(255.0)
-        return normalize(x, self.mean, self.std)[0]
-
-    def __repr__(self) -> str:
-        return f"ValidTransform(size={self.size}, mean={self.mean}, std={self.std})"
-
-
-def valid_transform(size: int, mean: Sequence[float] = IMAGENET_MEAN,
-                    std: Sequence[float] = IMAGENET_STD) -> Callable[[Image.Image], torch.Tensor]:
-    """The validation / inference transform.
-
-    Resize so that the short side is ``size``, centre crop ``size × size``, scale the pixels to
-    ``[0, 1]``, then normalize each channel: ``(pixel/255 - mean_c) / std_c``. Returns a
-    ``(3, size, size)`` float32 tensor. The validation loader applies exactly this.
-    """
-    return ValidTransform(size, mean, std)
-
-
-def split_items(items: Sequence[str | os.PathLike], valid_pct: float = 0.2,
-                seed: int = DEFAULT_SEED) -> tuple[list[Path], list[Path]]:
-    """Set aside ``round(valid_pct · n)`` items at random for validation.
-
-    The items are sorted first and the draw uses a private generator seeded with ``seed``, so
-    the same seed gives the same split whatever order the files were listed in, on every
-    machine. Returns ``(train, valid)``, each sorted.
-    """
-    if not isinstance(valid_pct, (int, float)) or not 0 < valid_pct < 1:
-        raise SgdlabError(f"valid_pct must be a fraction between 0 and 1, got {valid_pct!r}; "
-                          f"the lecture sets aside 0.2 (20%)")
-    paths = sorted(Path(p) for p in items)
-    n_valid = round(valid_pct * len(paths))
-    if n_valid < 1 or n_valid >= len(paths):
-        raise SgdlabError(
-            f"cannot set aside {valid_pct:.0%} of {len(paths)} image(s) and keep some for both "
-            f"training and validation; gather more images (a few dozen per class at least)"
-        )
-    generator = torch.Generator().manual_seed(int(seed))
-    chosen = set(torch.randperm(len(paths), generator=generator)[:n_valid].tolist())
-    train = [p for i, p in enumerate(paths) if i not in chosen]
-    valid = [p for i, p in enumerate(paths) if i in chosen]
-    return train, valid
-
-
-def find_classes(path: Path) -> tuple[list[str], list[Path]]:
-    """The class folders under ``path`` and all their images.
-
-    Ignores, with a :class:`DataWarning`: files without an image extension inside class folders,
-    folders holding no images (``models/``), and images lying directly in ``path``. Files at the
-    top level (``urls_black.txt``) and hidden entries are ignored silently.
-
-    Returns ``(classes, items)``: sorted folder names and the sorted image paths.
-    """
-    if not path.exists():
-        raise SgdlabError(f"dataset folder {path} does not exist; download the photos first "
-                          f"or point SGDLAB_BEARS at them")
-    if not path.is_dir():
-        raise SgdlabError(f"{path} is a file; give the folder that holds one sub-folder per class")
-    classes: list[str] = []
-    items: list[Path] = []
-    no_images: list[str] = []
-    not_images: list[str] = []
-    for folder in sorted(p for p in path.iterdir() if p.is_dir() and not is_hidden(p)):
-        files = list(_walk_files(folder))
-        images = sorted(p for p in files if p.suffix.lower() in IMAGE_EXTENSIONS)
-        if images:
-            classes.append(folder.name)
-            items += images
-            not_images += [p.relative_to(path).as_posix() for p in files
-                           if p.suffix.lower() not in IMAGE_EXTENSIONS]
-        else:
-            no_images.append(folder.name + "/")
-    loose = [p.name for p in path.iterdir() if is_image_file(p)]
-    notes = []
-    if not_images:
-        notes.append(f"{len(not_images)} file(s) that are not images "
-                     f"({_sample(sorted(not_images))})")
-    if no_images:
-        notes.append(f"{len(no_images)} folder(s) without images ({_sample(no_images)})")
-    if loose and classes:
-        notes.append(f"{len(loose)} image(s) outside the class folders ({_sample(sorted(loose))})")
-    if notes:
-        warnings.warn(f"{path}: ignored " + "; ".join(notes), DataWarning, stacklevel=3)
-    if not classes:
-        where = (f"{len(loose)} image(s) lie directly in {path}; move them into one sub-folder "
-                 f"per class" if loose else f"no images found under {path}")
-        raise SgdlabError(f"{where}: the dataset needs one sub-folder per class, e.g. "
-                          f"{path}/black/*.jpg and {path}/grizzly/*.jpg")
-    if len(classes) == 1:
-        raise SgdlabError(f"only one class folder with images in {path} ({classes[0]}/); a "
-                          f"classifier needs at least two, e.g. black/ and grizzly/")
-    return classes, items
-
-
-def _sample(names: list[str], k: int = 3) -> str:
-    shown = ", ".join(names[:k])
-    return shown + (f", … {len(names) - k} more" if len(names) > k else "")
-
-
-def decode_square(path: Path, side: int, draft: bool = False) -> torch.Tensor:
-    """Decode an image once: RGB, short side resized to ``side``, centre crop → (3, side, side).
-
-    ``draft`` lets the JPEG decoder shrink big photos on the way (see :func:`load_image`).
-    """
-    img = load_image(path, draft_size=side if draft else None)
-    return image_to_uint8(resize_centre_crop(img, side))
 
 
 def _decode_all(groups: Sequence[tuple[Sequence[Path], int, bool]],
@@ -449,12 +190,18 @@ class ImageDataLoaders:
                  seed: int = DEFAULT_SEED, num_workers: int = 0,
                  mean: Sequence[float] = IMAGENET_MEAN,
                  std: Sequence[float] = IMAGENET_STD) -> None:
-        _check_size(size)
-        _check_stats(mean, std)
+        check_image_size(size)
+        mean, std = check_stats(mean, std)
         if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 2:
             raise SgdlabError(f"batch_size must be an integer ≥ 2 (BatchNorm needs two images), "
                               f"got {batch_size!r}; 64 is the usual choice, lower it if memory "
                               f"runs out")
+        if not isinstance(num_workers, int) or isinstance(num_workers, bool) or num_workers < 0:
+            raise SgdlabError(f"num_workers must be a whole number ≥ 0 (0 picks one thread per "
+                              f"CPU core, at most 8), got {num_workers!r}")
+        if not (isinstance(augment, (bool, Augmentation)) or augment is None):
+            raise SgdlabError(f"augment must be True, False or an Augmentation(...), got "
+                              f"{augment!r}")
         if len(train_items) < 2 or not valid_items:
             raise SgdlabError(f"need at least 2 training and 1 validation image, got "
                               f"{len(train_items)} and {len(valid_items)}")
@@ -462,9 +209,8 @@ class ImageDataLoaders:
         self.classes = list(classes)
         self.train_items, self.valid_items = list(train_items), list(valid_items)
         self.size, self.seed = size, seed
-        self.mean = tuple(float(m) for m in mean)
-        self.std = tuple(float(s) for s in std)
-        self.device = _resolve_device(device)
+        self.mean, self.std = mean, std
+        self.device = _with_index(default_device(device))
         if augment is True:
             self.augmentation: Augmentation | None = Augmentation()
         elif augment is False or augment is None:
@@ -525,14 +271,16 @@ class ImageDataLoaders:
                    device=device, augment=augment, seed=seed, num_workers=num_workers)
 
     def show_batch(self, out: str | os.PathLike, n: int = 9) -> Path:
-        """Save a grid of ``n`` training images, as augmented, with their labels, as a PNG.
+        """Save a grid of ``n`` training images, as augmented, with their labels.
 
-        Uses its own generator (seeded with ``seed``), so it does not change the batches that
-        training will see.
+        The picture is a PNG unless the extension of ``out`` names another format matplotlib
+        writes (``.jpg``, ``.svg``, ``.pdf``); it is written atomically. Uses its own
+        generator (seeded with ``seed``), so it does not change the batches that training
+        will see.
         """
         from matplotlib.figure import Figure
 
-        if not isinstance(n, int) or n < 1:
+        if not isinstance(n, int) or isinstance(n, bool) or n < 1:
             raise SgdlabError(f"n must be a positive number of images, got {n!r}")
         n = min(n, self.train.n)
         generator = self._generator()
@@ -558,15 +306,8 @@ class ImageDataLoaders:
                 f"size={self.size}, device={self.device})")
 
 
-def save_figure(fig, out: Path) -> Path:
-    """Write a matplotlib figure to ``out`` as PNG through a temporary file and a rename."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            fig.savefig(f, format="png", dpi=100)
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return out
+def _with_index(device: torch.device) -> torch.device:
+    """``cuda`` as ``cuda:<current>``, so that it equals the device of the tensors put there."""
+    if device.type == "cuda" and device.index is None:
+        return torch.device("cuda", torch.cuda.current_device())
+    return device

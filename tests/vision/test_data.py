@@ -449,3 +449,71 @@ def test_real_bears_split_384_96_in_three_classes(bears_dir: Path) -> None:
     assert sum(counts) == 96 and min(counts) > 15
     xb, yb = next(iter(dls.train))
     assert xb.shape == (64, 3, 32, 32) and math.isfinite(float(xb.sum()))
+
+
+# --- module layout, files written, symbolic links --------------------------------------------
+
+def test_every_name_other_modules_import_is_still_in_data() -> None:
+    import sgdlab.files
+    import sgdlab.vision.data as data
+    from sgdlab.vision import images, split
+
+    for name in ("ImageDataLoaders", "CachedImageLoader", "load_image", "valid_transform",
+                 "find_classes", "split_items", "default_bears_dir", "DEFAULT_SEED",
+                 "IMAGENET_MEAN", "IMAGENET_STD", "IMAGE_EXTENSIONS", "DataWarning",
+                 "ImageReadError", "get_image_files", "to_rgb", "decode_square", "is_image_file"):
+        assert hasattr(data, name), name
+    assert data.load_image is images.load_image and data.split_items is split.split_items
+    assert data.save_figure is sgdlab.files.save_figure  # no copy of its own
+
+
+def test_show_batch_writes_a_figure_others_can_read(dataset: Path, tmp_path: Path) -> None:
+    import os
+    import stat
+
+    dls = small_loaders(dataset)
+    old = os.umask(0o022)
+    try:
+        out = dls.show_batch(tmp_path / "batch.png", n=2)
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o644
+
+
+def test_a_cuda_device_gets_its_index(monkeypatch: pytest.MonkeyPatch) -> None:
+    from sgdlab.vision import data
+
+    monkeypatch.setattr(torch.cuda, "current_device", lambda: 0)
+    assert data._with_index(torch.device("cuda")) == torch.device("cuda", 0)
+    assert data._with_index(torch.device("cpu")) == torch.device("cpu")
+
+
+@pytest.mark.parametrize("options, match", [({"num_workers": -1}, "num_workers"),
+                                            ({"num_workers": 1.5}, "num_workers"),
+                                            ({"augment": "yes"}, "augment"),
+                                            ({"seed": "42"}, "seed"),
+                                            ({"seed": 4.2}, "seed")])
+def test_bad_settings_are_checked_before_decoding(dataset: Path, options: dict, match: str,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    from sgdlab.vision import data
+
+    def no_decoding(*args, **kwargs):
+        raise AssertionError("decoded images before checking the settings")
+
+    monkeypatch.setattr(data, "_decode_all", no_decoding)
+    with pytest.raises(SgdlabError, match=match):
+        small_loaders(dataset, **options)
+
+
+def test_a_linked_class_folder_is_a_class_and_a_link_loop_ends(tmp_path: Path) -> None:
+    root = make_dataset(tmp_path / "bears", per_class=4)
+    elsewhere = make_dataset(tmp_path / "downloads", per_class=4,
+                             classes={"polar": (240, 240, 250)})
+    (root / "polar").symlink_to(elsewhere / "polar", target_is_directory=True)
+    (root / "black" / "again").symlink_to(root, target_is_directory=True)  # a loop
+    (root / "grizzly" / "cubs").symlink_to(root / "teddys", target_is_directory=True)
+    classes, items = find_classes(root)
+    assert classes == ["black", "grizzly", "polar", "teddys"]
+    assert len(items) == 16 and len(set(items)) == 16
+    assert sum(p.parent.name == "polar" for p in items) == 4
+    assert all(p.is_relative_to(root) for p in items)  # paths through the link

@@ -32,15 +32,10 @@ import numpy as np  # noqa: E402
 from matplotlib.animation import FFMpegWriter  # noqa: E402
 
 import sgdlab  # noqa: E402
-from sgdlab.animate import line_fit, probe_video  # noqa: E402
+from sgdlab.animate import line_fit  # noqa: E402
 from sgdlab.animate.cli import frame_size  # noqa: E402
-from sgdlab.animate.writers import (  # noqa: E402
-    H264_CRF,
-    H264_PRESET,
-    decode_frames,
-    ffmpeg_exe,
-    write_mp4,
-)
+from sgdlab.animate.probe import decode_frames, probe_video  # noqa: E402
+from sgdlab.animate.writers import H264_CRF, H264_PRESET, ffmpeg_exe, write_mp4  # noqa: E402
 
 
 def lecture_scene(size: tuple[int, int], dpi: float, steps: int):

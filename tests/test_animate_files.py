@@ -25,8 +25,9 @@ from sgdlab.animate import (
 from sgdlab.animate.cli import SCENE_NAMES
 from sgdlab.animate.lecture import LECTURE_SET, LectureClip
 from sgdlab.animate.player import InlineAnimation
+from sgdlab.animate.probe import decode_frames
 from sgdlab.animate.scenes import SceneOptions
-from sgdlab.animate.writers import decode_frames
+from sgdlab.animate.writers import write_gif, write_mp4
 from sgdlab.cli import main
 from sgdlab.errors import SgdlabError
 from sgdlab.teach import can_open_window
@@ -117,6 +118,49 @@ def test_html_player_embeds_every_frame(run, tmp_path):
     html = path.read_text()
     assert "<script" in html
     assert len(re.findall(r"frames\[\d+\] = ", html)) == run.steps + 1
+
+
+# -- writers turn frames into files, whoever drew them --------------------------------------------
+def gradient_frames(count: int, size: tuple[int, int]) -> list[np.ndarray]:
+    """``count`` RGBA frames of ``size``, each a different shade of grey (no Movie involved)."""
+    width, height = size
+    return [np.full((height, width, 4), (40 * k, 40 * k, 40 * k, 255), dtype=np.uint8)
+            for k in range(count)]
+
+
+def test_writers_take_plain_arrays(tmp_path):
+    frames = gradient_frames(5, (64, 48))
+    write_mp4(frames, (64, 48), tmp_path / "grey.mp4", fps=5)
+    info = probe_video(tmp_path / "grey.mp4")
+    assert (info.width, info.height, info.frames, info.fps) == (64, 48, 5, 5)
+    decoded = decode_frames(tmp_path / "grey.mp4", (64, 48)).astype(float)
+    assert np.abs(decoded.mean(axis=(1, 2, 3)) - 40 * np.arange(5)).max() < 3
+    write_gif(frames, (64, 48), tmp_path / "grey.gif", fps=5)
+    with Image.open(tmp_path / "grey.gif") as gif:
+        assert (gif.n_frames, gif.size, gif.info["duration"]) == (5, (64, 48), 200)
+
+
+@pytest.mark.parametrize("writer", [write_mp4, write_gif])
+def test_writers_refuse_a_frame_of_the_wrong_size(tmp_path, writer):
+    frames = [*gradient_frames(2, (64, 48)), *gradient_frames(1, (64, 50))]
+    with pytest.raises(SgdlabError, match=r"frame has 12800 bytes, expected 64x48 RGBA \(12288\)"):
+        writer(frames, (64, 48), tmp_path / "grey", fps=5)
+
+
+@pytest.mark.parametrize("writer", [write_mp4, write_gif])
+def test_writers_check_the_frame_rate(tmp_path, writer):
+    with pytest.raises(SgdlabError, match="fps must be a positive number"):
+        writer(gradient_frames(1, (64, 48)), (64, 48), tmp_path / "grey", fps=0)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_every_lazy_name_of_animate_loads():
+    import sgdlab.animate as animate
+
+    for name in animate.__all__:
+        assert getattr(animate, name) is not None, name
+    with pytest.raises(AttributeError, match="no attribute 'nothing'"):
+        animate.nothing  # noqa: B018
 
 
 # -- the format, the folder, atomic writes ------------------------------------------------------

@@ -10,6 +10,9 @@ draw one axes each and combine freely in a :class:`Movie`; the scene functions b
 lecture's pictures. Frame ``k`` shows the parameters after step ``k``; frame 0 is the first
 guess.
 
+A :class:`Movie` draws frames; :mod:`~sgdlab.animate.writers` turn frames into files and know
+nothing about movies; :mod:`~sgdlab.animate.options` holds what both share (fps, sizes, formats).
+
 The names below load on first use, so that ``sgdlab --help`` does not import matplotlib.
 """
 
@@ -19,7 +22,8 @@ import importlib
 
 _HOMES = {
     "sgdlab.animate.lecture": ("LECTURE_SET", "render_lecture_set"),
-    "sgdlab.animate.movie": ("DEFAULT_FPS", "Movie"),
+    "sgdlab.animate.movie": ("Movie",),
+    "sgdlab.animate.options": ("DEFAULT_FPS", "video_format"),
     "sgdlab.animate.panels": ("LineFit", "LossCurve", "Panel"),
     "sgdlab.animate.player": ("show",),
     "sgdlab.animate.replay": ("truncate",),
@@ -27,7 +31,7 @@ _HOMES = {
                               "full_vs_minibatch", "learning_rates", "line_fit", "loss_curve",
                               "loss_surface", "overview", "parameter_space"),
     "sgdlab.animate.surface": ("LossSurface", "ParameterSpace", "mse_grid"),
-    "sgdlab.animate.writers": ("probe_video", "save", "video_format"),
+    "sgdlab.animate.probe": ("decode_frames", "probe_video"),
 }
 _MODULE_OF = {name: module for module, names in _HOMES.items() for name in names}
 

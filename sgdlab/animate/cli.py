@@ -21,9 +21,8 @@ def frame_size(text: str) -> tuple[int, int]:
 
 def _handle(args: argparse.Namespace) -> int:
     from sgdlab.animate.lecture import render_lecture_set
-    from sgdlab.animate.movie import check_fps, check_size
+    from sgdlab.animate.options import check_fps, check_output, check_size
     from sgdlab.animate.scenes import SceneOptions, build_scene
-    from sgdlab.animate.writers import check_output
     from sgdlab.errors import SgdlabError
 
     check_fps(args.fps)  # fail before any work is done

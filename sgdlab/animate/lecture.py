@@ -10,7 +10,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from sgdlab.animate.movie import DEFAULT_FPS
+from sgdlab.animate.options import DEFAULT_FPS
 from sgdlab.animate.scenes import SceneOptions, build_scene
 
 

@@ -13,7 +13,6 @@ nothing trains while drawing, so it does not matter how often matplotlib calls i
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -23,34 +22,21 @@ from matplotlib.artist import Artist
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from sgdlab.animate.options import (
+    DEFAULT_DPI,
+    DEFAULT_FPS,
+    DEFAULT_SIZE,
+    check_dpi,
+    check_fps,
+    check_size,
+    check_target,
+    check_whole,
+    check_writable,
+)
 from sgdlab.animate.panels import DYNAMIC_ZORDER, Panel
+from sgdlab.animate.writers import FRAME_WRITERS, with_progress
 from sgdlab.errors import SgdlabError
-
-DEFAULT_FPS = 20
-DEFAULT_SIZE = (640, 480)
-DEFAULT_DPI = 100
-
-
-def _whole(name: str, value, minimum: int) -> int:
-    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < minimum:
-        raise SgdlabError(f"{name} must be a whole number >= {minimum}, got {value!r}")
-    return int(value)
-
-
-def check_size(size: Sequence[int]) -> tuple[int, int]:
-    """A frame size ``(width, height)`` in pixels, each at least 64."""
-    if len(size) != 2:
-        raise SgdlabError(f"size must be (width, height) in pixels, got {size!r}")
-    return _whole("width", size[0], 64), _whole("height", size[1], 64)
-
-
-def check_fps(fps: float) -> float:
-    """Frames per second: a positive finite number."""
-    if (not isinstance(fps, (int, float, np.number)) or isinstance(fps, bool)
-            or not math.isfinite(fps) or fps <= 0):
-        raise SgdlabError(f"fps must be a positive number of frames per second, got {fps!r}; "
-                          f"{DEFAULT_FPS} is a good choice")
-    return float(fps)
+from sgdlab.files import atomic_path
 
 
 def _inches(pixels: int, dpi: float) -> float:
@@ -90,12 +76,10 @@ class Movie:
             raise SgdlabError("a Movie needs panels: one Panel, a list of them, or rows of them")
         self.rows = rows
         self.panels = [p for row in rows for p in row]
-        self.frames = (_whole("frames", frames, 1) if frames is not None
+        self.frames = (check_whole("frames", frames, 1) if frames is not None
                        else max(p.frames for p in self.panels))
         self.size = check_size(size)
-        if not isinstance(dpi, (int, float)) or not math.isfinite(dpi) or dpi <= 0:
-            raise SgdlabError(f"dpi must be a positive number, got {dpi!r}")
-        self.dpi = float(dpi)
+        self.dpi = check_dpi(dpi)
         self.title = title
         self.fontsize = float(fontsize)
         self._figure: Figure | None = None
@@ -217,10 +201,32 @@ class Movie:
     # -- output -----------------------------------------------------------------------------
     def save(self, path: str | os.PathLike, fps: float = DEFAULT_FPS,
              progress: bool = False) -> Path:
-        """Write the movie to ``path``; the extension picks the format (.mp4, .gif, .html)."""
-        from sgdlab.animate.writers import save
+        """Write the movie to ``path`` atomically; the extension picks the format.
 
-        return save(self, path, fps=fps, progress=progress)
+        ``.mp4`` and ``.gif`` are written from :meth:`frames_rgba` by the writer of
+        :data:`~sgdlab.animate.writers.FRAME_WRITERS`; ``.html`` is :meth:`to_jshtml`. The
+        folder is created if needed; everything is checked before the first frame is drawn.
+
+        Args:
+            path: the output file.
+            fps: frames per second of the video.
+            progress: show a tqdm progress bar over the frames.
+        """
+        path = Path(path)
+        kind = check_target(path, self.size)
+        fps = check_fps(fps)
+        check_writable(path.parent)
+        with atomic_path(path) as tmp:
+            if kind == "html":
+                tmp.write_text(self.to_jshtml(fps), encoding="utf-8")
+            else:
+                frames = self.frames_rgba()
+                try:
+                    FRAME_WRITERS[kind](with_progress(frames, self.frames, path.name, progress),
+                                        self.pixel_size, tmp, fps)
+                finally:
+                    frames.close()  # puts the figure back the way a full redraw expects it
+        return path
 
     def to_jshtml(self, fps: float = DEFAULT_FPS) -> str:
         """An HTML/JavaScript player with every frame embedded (for notebooks)."""

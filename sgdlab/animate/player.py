@@ -9,7 +9,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from sgdlab.animate.movie import DEFAULT_FPS, Movie
+from sgdlab.animate.movie import Movie
+from sgdlab.animate.options import DEFAULT_FPS
 from sgdlab.errors import SgdlabError
 from sgdlab.history import History
 from sgdlab.teach import DEFAULT_FIGURES, can_open_window, figures_dir, in_notebook, pausing

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import torch
 
 from sgdlab.animate.movie import Movie
+from sgdlab.animate.options import check_whole
 from sgdlab.animate.panels import LineFit, LossCurve, line_limits
 from sgdlab.animate.replay import truncate
 from sgdlab.animate.surface import LossSurface, ParameterSpace, parameter_limits
@@ -216,9 +217,7 @@ def build_scene(name: str, options: SceneOptions | None = None, **movie) -> Movi
     options = options or SceneOptions()
     if name not in SCENES:
         raise SgdlabError(f"unknown scene {name!r}; choose one of: {', '.join(SCENES)}")
-    if (not isinstance(options.steps, int) or isinstance(options.steps, bool)
-            or options.steps < 0):
-        raise SgdlabError(f"steps must be a whole number >= 0, got {options.steps!r}")
+    check_whole("steps", options.steps, 0)
     x, y = make_linear_data(options.n, noise=options.noise, seed=options.seed)
     if options.size is not None:
         movie["size"] = options.size

@@ -6,15 +6,14 @@ ones turns ``y = a1*u + a2`` into a matrix product ``y = x @ a``; then noise is 
 
 from __future__ import annotations
 
-from typing import Literal, NamedTuple
+from typing import Literal, NamedTuple, get_args
 
 import torch
 
+from sgdlab.checks import DEFAULT_SEED, check_choice, check_number, check_whole_number
 from sgdlab.errors import SgdlabError
 
 Noise = Literal["uniform", "gaussian", "none"]
-
-DEFAULT_SEED = 42
 
 
 class LinearData(NamedTuple):
@@ -28,12 +27,19 @@ def make_generator(seed: int | None = None, generator: torch.Generator | None = 
                    ) -> torch.Generator:
     """A private random generator: the one given, or a new one seeded with ``seed``.
 
-    The library never touches torch's global random state.
+    The library never touches torch's global random state. ``seed=None`` means
+    :data:`~sgdlab.checks.DEFAULT_SEED`.
     """
     if generator is not None:
+        if not isinstance(generator, torch.Generator):
+            raise SgdlabError(f"generator must be a torch.Generator, got "
+                              f"{type(generator).__name__}; make one with "
+                              f"torch.Generator().manual_seed(0), or pass seed=0 instead")
         return generator
+    seed = DEFAULT_SEED if seed is None else check_whole_number(
+        seed, "seed", hint="any whole number works, e.g. seed=0")
     g = torch.Generator()
-    g.manual_seed(DEFAULT_SEED if seed is None else int(seed))
+    g.manual_seed(seed)
     return g
 
 
@@ -64,18 +70,27 @@ def make_linear_data(
         seed: seed of a private generator (ignored when ``generator`` is given).
         generator: a ``torch.Generator`` to draw from instead.
     """
-    if not isinstance(n, int) or isinstance(n, bool) or n < 1:
-        raise SgdlabError(f"n must be a positive integer number of points, got {n!r}")
-    a_t = torch.as_tensor(a)
+    n = check_whole_number(n, "n", minimum=1, hint="the lecture uses n=100 points")
+    if isinstance(a, torch.Tensor):
+        a_t = a.detach()
+    else:
+        try:
+            a_t = torch.as_tensor(a)
+        except (TypeError, ValueError, RuntimeError) as err:
+            raise SgdlabError(f"a must be two numbers (slope, intercept) such as (3., 2.), "
+                              f"got {a!r}") from err
     if not a_t.is_floating_point():
         raise SgdlabError(f"a={a!r} holds integers; write floats such as (3., 2.) so that "
                           f"gradients can flow")
-    a_t = a_t.to(torch.float32)
+    a_t = a_t.to("cpu", torch.float32)
     if a_t.shape != (2,):
         raise SgdlabError(f"a must hold two numbers (slope, intercept), got shape "
                           f"{tuple(a_t.shape)}")
-    if noise not in ("uniform", "gaussian", "none"):
-        raise SgdlabError(f"noise must be 'uniform', 'gaussian' or 'none', got {noise!r}")
+    if not torch.isfinite(a_t).all():
+        raise SgdlabError(f"a must hold finite numbers, got {a!r}")
+    check_choice(noise, "noise", get_args(Noise))
+    noise_scale = check_number(noise_scale, "noise_scale", minimum=0.0,
+                               hint="1.0 is the lecture's noise")
     g = make_generator(seed, generator)
     x = torch.ones(n, 2)
     x[:, 0].uniform_(-1.0, 1.0, generator=g)
@@ -94,8 +109,11 @@ def minibatches(n: int, batch_size: int, generator: torch.Generator) -> list[tor
     ``n mod batch_size`` leftovers when that is not zero. The same generator state gives the
     same batches.
     """
-    if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
-        raise SgdlabError(f"batch size must be an integer >= 1, got {batch_size!r}")
-    if n < 1:
-        raise SgdlabError(f"cannot make mini-batches of empty data (n={n})")
+    n = check_whole_number(n, "n", minimum=1, hint="cannot make mini-batches of empty data")
+    batch_size = check_whole_number(batch_size, "batch_size", minimum=1,
+                                    hint="the lecture uses 64 images per batch")
+    if not isinstance(generator, torch.Generator):
+        raise SgdlabError(f"generator must be a torch.Generator, got "
+                          f"{type(generator).__name__}; make one with "
+                          f"torch.Generator().manual_seed(0)")
     return list(torch.randperm(n, generator=generator).split(batch_size))

@@ -14,8 +14,11 @@ from pathlib import Path
 
 import torch
 
+from sgdlab.checks import check_whole_number
 from sgdlab.errors import SgdlabError
 from sgdlab.files import atomic_path
+
+_FIELDS = ("x", "y", "params", "losses", "lrs", "batches", "epochs", "diverged_at", "label")
 
 
 @dataclass
@@ -75,11 +78,11 @@ class History:
 
     def params_at(self, k: int) -> torch.Tensor:
         """Parameters after step ``k`` (``k = 0``: the initial guess)."""
-        self._check_frame(k)
-        return self.params[k]
+        return self.params[self._check_frame(k)]
 
     def batch(self, k: int) -> torch.Tensor:
         """Row indices used by step ``k`` (1-based); all rows for a full-batch run."""
+        k = check_whole_number(k, "step", minimum=1)
         if not 1 <= k <= self.steps:
             raise SgdlabError(f"step must be between 1 and {self.steps}, got {k}")
         if self.batches is None:
@@ -93,9 +96,11 @@ class History:
             self._full_losses = (residual**2).mean(dim=1)
         return self._full_losses
 
-    def _check_frame(self, k: int) -> None:
+    def _check_frame(self, k: int) -> int:
+        k = check_whole_number(k, "frame", minimum=0)
         if not 0 <= k <= self.steps:
             raise SgdlabError(f"frame must be between 0 and {self.steps}, got {k}")
+        return k
 
     def to_dict(self) -> dict:
         return {
@@ -114,4 +119,16 @@ class History:
     @classmethod
     def load(cls, path: str | os.PathLike) -> History:
         """Read a history written by :meth:`save` (tensors only: ``weights_only=True``)."""
-        return cls(**torch.load(path, weights_only=True))
+        path = Path(path)
+        expected = ("expected a History saved by History.save() (e.g. from "
+                    "sgdlab.gradient_descent(...).save('run.pt'))")
+        if not path.is_file():
+            raise SgdlabError(f"no file at {path}; {expected}")
+        try:
+            data = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as err:  # torch raises many kinds for a file that is not its own
+            raise SgdlabError(f"{path} is not a saved History ({type(err).__name__}); "
+                              f"{expected}") from err
+        if not isinstance(data, dict) or not set(_FIELDS) <= set(data):
+            raise SgdlabError(f"{path} holds something else than a History; {expected}")
+        return cls(**{name: data[name] for name in _FIELDS})

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import inspect
+import math
+
+import numpy as np
 import pytest
 import torch
 from hypothesis import given
@@ -27,18 +31,26 @@ def _valid(opts: dict) -> dict:
     return opts
 
 
-def _run(make_opt, shapes_, seed: int, steps: int = 50) -> list[torch.Tensor]:
-    """``steps`` steps with gradients drawn from a private generator; a few params skip steps."""
+def _run(make_opt, shapes_, seed: int, steps: int = 50, with_state: bool = False):
+    """``steps`` steps with gradients drawn from a private generator; a few params skip steps.
+
+    Parameters alternate float32 and float64, so that the fast path needs two kernel groups.
+    """
     g = torch.Generator().manual_seed(seed)
-    params = [torch.randn(s, generator=g).requires_grad_() for s in shapes_]
+    dtypes = [torch.float32, torch.float64]
+    params = [torch.randn(s, generator=g, dtype=dtypes[i % 2]).requires_grad_()
+              for i, s in enumerate(shapes_)]
     opt = make_opt(params)
     for step in range(steps):
         for i, p in enumerate(params):
-            grad = torch.randn(p.shape, generator=g)
+            grad = torch.randn(p.shape, generator=g, dtype=p.dtype)
             # parameter 1 gets no gradient on every third step (grad is None): it must not move
             p.grad = None if (i == 1 and step % 3 == 0) else grad
         opt.step()
-    return [p.detach() for p in params]
+    values = [p.detach() for p in params]
+    if with_state:
+        return values, [opt.state[p].get("momentum_buffer") for p in params]
+    return values
 
 
 @given(shapes, options, st.integers(0, 2**16), st.sampled_from([True, False]))
@@ -53,10 +65,37 @@ def test_matches_torch_sgd_for_50_steps(shapes_, opts, seed, foreach):
 @given(shapes, options, st.integers(0, 2**16))
 def test_readable_and_foreach_paths_agree_bit_for_bit(shapes_, opts, seed):
     opts = _valid(opts)
-    slow = _run(lambda ps: SGD(ps, foreach=False, **opts), shapes_, seed)
-    fast = _run(lambda ps: SGD(ps, foreach=True, **opts), shapes_, seed)
+    slow, slow_v = _run(lambda ps: SGD(ps, foreach=False, **opts), shapes_, seed,
+                        with_state=True)
+    fast, fast_v = _run(lambda ps: SGD(ps, foreach=True, **opts), shapes_, seed,
+                        with_state=True)
     for a, b in zip(slow, fast, strict=True):
-        assert torch.equal(a, b)
+        assert a.dtype == b.dtype and torch.equal(a, b)
+    for v, w in zip(slow_v, fast_v, strict=True):
+        assert (v is None and w is None) or torch.equal(v, w)
+
+
+def test_the_readable_path_is_the_default_and_foreach_the_explicit_speed_choice(monkeypatch):
+    assert inspect.signature(SGD).parameters["foreach"].default is False
+    calls = []
+    original = torch._foreach_add_
+
+    def spy(*args, **kwargs):
+        calls.append(1)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(torch, "_foreach_add_", spy)
+    for foreach, expected_calls in ((None, 0), (True, 1)):
+        p = torch.tensor([1.0, 2.0], requires_grad=True)
+        p.grad = torch.ones(2)
+        opt = SGD([p], lr=0.5) if foreach is None else SGD([p], lr=0.5, foreach=foreach)
+        calls.clear()
+        opt.step()
+        assert len(calls) == expected_calls
+        torch.testing.assert_close(p.detach(), torch.tensor([0.5, 1.5]))
+    # in step(), the readable loop comes before the fast path
+    source = inspect.getsource(SGD.step)
+    assert source.index("_step_one_by_one") < source.index("_step_foreach")
 
 
 def test_param_groups_state_dict_and_scheduler_interoperate():
@@ -109,13 +148,42 @@ def test_closure_is_called_and_its_loss_returned():
 @pytest.mark.parametrize("kwargs, fragment", [
     ({"lr": 0.0}, "learning rate must be a positive"),
     ({"lr": -0.1}, "learning rate must be a positive"),
-    ({"lr": 0.1, "momentum": -0.5}, "momentum must be >= 0"),
-    ({"lr": 0.1, "weight_decay": -1.0}, "weight decay"),
+    ({"lr": math.nan}, "learning rate must be a positive"),
+    ({"lr": np.float32(0.1)}, "learning rate must be a positive.*float\\(lr\\)"),
+    ({"lr": torch.tensor(0.1)}, "learning rate must be a positive"),
+    ({"lr": True}, "learning rate must be a positive"),
+    ({"lr": 0.1, "momentum": -0.5}, r"momentum must be a number in \[0, 1\)"),
+    ({"lr": 0.1, "momentum": 1.0}, r"momentum must be a number in \[0, 1\)"),
+    ({"lr": 0.1, "dampening": 1.5}, r"dampening must be a number in \[0, 1\]"),
+    ({"lr": 0.1, "weight_decay": -1.0}, "weight_decay must be a finite number >= 0"),
+    ({"lr": 0.1, "weight_decay": math.inf}, "weight_decay must be"),
     ({"lr": 0.1, "nesterov": True}, "Nesterov"),
+    ({"lr": 0.1, "nesterov": "yes"}, "nesterov must be True or False"),
+    ({"lr": 0.1, "foreach": None}, "foreach must be True or False"),
 ])
 def test_bad_hyperparameters_are_explained(kwargs, fragment):
     with pytest.raises(SgdlabError, match=fragment):
         SGD([torch.zeros(2, requires_grad=True)], **kwargs)
+
+
+def test_bad_parameter_lists_are_explained():
+    with pytest.raises(SgdlabError, match="single tensor"):
+        SGD(torch.zeros(2, requires_grad=True), lr=0.1)
+    with pytest.raises(SgdlabError, match=r"SGD\(model.parameters\(\), lr=0.1\)"):
+        SGD([], lr=0.1)
+
+
+def test_a_schedule_that_sets_a_nan_lr_is_stopped_before_the_step():
+    p = torch.ones(2, requires_grad=True)
+    opt = SGD([p], lr=0.1)
+    p.grad = torch.ones(2)
+    opt.param_groups[0]["lr"] = math.nan
+    with pytest.raises(SgdlabError, match="param group 0 has learning rate nan"):
+        opt.step()
+    assert torch.equal(p.detach(), torch.ones(2))
+    opt.param_groups[0]["lr"] = 0.0  # a schedule may end at exactly 0: no step, no error
+    opt.step()
+    assert torch.equal(p.detach(), torch.ones(2))
 
 
 def test_update_is_one_lecture_step_and_returns_loss_before_it():
@@ -153,6 +221,30 @@ def test_momentum_step_matches_torch_sgd_and_zeroes_grads():
         assert all(torch.count_nonzero(p.grad) == 0 for p in ours)
     for p, q in zip(ours, theirs, strict=True):
         torch.testing.assert_close(p, q)
+
+
+def test_sgd_step_and_momentum_step_explain_bad_arguments():
+    p = torch.ones(2, requires_grad=True)
+    p.grad = torch.ones(2)
+    for lr in (math.nan, -1.0, np.float32(0.1), torch.tensor(0.1)):
+        with pytest.raises(SgdlabError, match="learning rate must be a positive number"):
+            sgdlab.sgd_step([p], lr)
+        with pytest.raises(SgdlabError, match="learning rate must be a positive number"):
+            sgdlab.momentum_step([p], [torch.zeros(2)], lr, 0.9)
+    assert torch.equal(p.detach(), torch.ones(2))
+    with pytest.raises(SgdlabError, match=r"single tensor.*\[p\]"):
+        sgdlab.sgd_step(p, 0.1)  # looping over a tensor would give its rows: nothing moves
+    with pytest.raises(SgdlabError, match=r"params\[1\] is a float"):
+        sgdlab.sgd_step([p, 1.0], 0.1)
+    with pytest.raises(SgdlabError, match="params must be a list of tensors"):
+        sgdlab.sgd_step(3, 0.1)
+    with pytest.raises(SgdlabError, match="2 parameters but 1 velocities"):
+        sgdlab.momentum_step([p, p], [torch.zeros(2)], 0.1, 0.9)
+    with pytest.raises(SgdlabError, match="velocities\\[0\\] is \\(3,\\)"):
+        sgdlab.momentum_step([p], [torch.zeros(3)], 0.1, 0.9)
+    with pytest.raises(SgdlabError, match=r"beta must be a number in \[0, 1\)"):
+        sgdlab.momentum_step([p], [torch.zeros(2)], 0.1, 1.0)
+    assert torch.equal(p.detach(), torch.ones(2))
 
 
 def test_sgd_step_skips_params_without_gradients():

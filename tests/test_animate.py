@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import warnings
 
 import numpy as np
 import pytest
@@ -48,7 +49,8 @@ def run(data):
 def diverged(data):
     x, y = data
     lr = 1.3 * sgdlab.max_stable_lr(x)
-    return sgdlab.gradient_descent(x, y, lr=lr, steps=200, on_divergence="stop")
+    with pytest.warns(sgdlab.UnstableLearningRateWarning):  # diverging is what it is for
+        return sgdlab.gradient_descent(x, y, lr=lr, steps=200, on_divergence="stop")
 
 
 @pytest.fixture(scope="module")
@@ -249,7 +251,7 @@ def test_describe_lr_agrees_with_what_gradient_descent_does(data):
     x, y = data
     edge = sgdlab.max_stable_lr(x)
     assert describe_lr(x, 1.05 * edge, 100) == "too high: diverges"
-    with pytest.raises(sgdlab.DivergenceError):
+    with pytest.raises(sgdlab.DivergenceError), pytest.warns(sgdlab.UnstableLearningRateWarning):
         sgdlab.gradient_descent(x, y, lr=1.05 * edge, steps=2000)
     assert describe_lr(x, 0.95 * edge, 100) == "high: oscillates"
     h = sgdlab.gradient_descent(x, y, lr=0.95 * edge, steps=50)
@@ -284,6 +286,17 @@ def test_truncate_keeps_the_first_steps(minibatch):
     assert truncate(minibatch, 100) is minibatch
 
 
+def test_learning_rates_scene_shows_an_unstable_rate_without_warning_about_it(data):
+    x, y = data
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        movie = learning_rates(x, y, steps=3, size=(480, 320))
+    headings = [panel.heading for panel in movie.rows[0]]
+    assert any("too high: diverges" in h for h in headings)
+    with pytest.warns(sgdlab.UnstableLearningRateWarning):  # one run of a chosen rate still warns
+        build_scene("line-fit", SceneOptions(lrs=[1.5], steps=2, n=20))
+
+
 # -- bad arguments ------------------------------------------------------------------------------
 def test_frame_out_of_range_is_a_clear_error(run):
     movie = line_fit(run, size=SMALL)
@@ -298,6 +311,9 @@ def test_frame_out_of_range_is_a_clear_error(run):
     ({"size": (10, 240)}, "width must be a whole number >= 64"),
     ({"size": (320,)}, "size must be"),
     ({"dpi": 0}, "dpi must be a positive number"),
+    ({"dpi": True}, "dpi must be a positive number, got True"),
+    ({"frames": 3.0}, "frames must be a whole number >= 1, got 3.0; write 3"),
+    ({"size": (320, True)}, "height must be a whole number >= 64"),
 ])
 def test_bad_movie_arguments(run, kwargs, message):
     with pytest.raises(SgdlabError, match=message):
@@ -309,6 +325,8 @@ def test_bad_scene_arguments():
         build_scene("spiral")
     with pytest.raises(SgdlabError, match="steps must be a whole number >= 0"):
         build_scene("line-fit", SceneOptions(steps=-1))
+    with pytest.raises(SgdlabError, match="steps must be a whole number >= 0, got 2.0; write 2"):
+        build_scene("line-fit", SceneOptions(steps=2.0))
     with pytest.raises(SgdlabError, match="takes one learning rate"):
         build_scene("line-fit", SceneOptions(lrs=[0.1, 0.2], steps=2))
     with pytest.raises(SgdlabError, match="learning rate must be a positive number"):

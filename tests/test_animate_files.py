@@ -105,8 +105,9 @@ def test_gif_has_every_frame(run, tmp_path):
 
 def test_gif_keeps_frozen_frames_of_a_diverged_run(tmp_path):
     x, y = sgdlab.make_linear_data(n=30, seed=1)
-    bad = sgdlab.gradient_descent(x, y, lr=2.5 * sgdlab.max_stable_lr(x), steps=50,
-                                  on_divergence="stop")
+    with pytest.warns(sgdlab.UnstableLearningRateWarning):
+        bad = sgdlab.gradient_descent(x, y, lr=2.5 * sgdlab.max_stable_lr(x), steps=50,
+                                      on_divergence="stop")
     assert bad.steps < 10
     path = line_fit(bad, frames=15, size=SIZE).save(tmp_path / "bad.gif")
     with Image.open(path) as gif:

@@ -30,11 +30,11 @@ from sgdlab.animate.options import (
     check_fps,
     check_size,
     check_target,
-    check_whole,
     check_writable,
 )
 from sgdlab.animate.panels import DYNAMIC_ZORDER, Panel
 from sgdlab.animate.writers import FRAME_WRITERS, with_progress
+from sgdlab.checks import check_whole_number
 from sgdlab.errors import SgdlabError
 from sgdlab.files import atomic_path
 
@@ -76,7 +76,7 @@ class Movie:
             raise SgdlabError("a Movie needs panels: one Panel, a list of them, or rows of them")
         self.rows = rows
         self.panels = [p for row in rows for p in row]
-        self.frames = (check_whole("frames", frames, 1) if frames is not None
+        self.frames = (check_whole_number(frames, "frames", minimum=1) if frames is not None
                        else max(p.frames for p in self.panels))
         self.size = check_size(size)
         self.dpi = check_dpi(dpi)

@@ -10,14 +10,12 @@ stores colour for 2x2 blocks of pixels, so its width and height must be even.
 
 from __future__ import annotations
 
-import math
 import os
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
-
+from sgdlab.checks import check_number, check_whole_number
 from sgdlab.errors import SgdlabError
 
 DEFAULT_FPS = 20
@@ -29,34 +27,23 @@ MIN_SIDE = 64
 FORMATS = {".mp4": "MP4 video (H.264)", ".gif": "animated GIF", ".html": "HTML/JS player"}
 
 
-def check_whole(name: str, value, minimum: int) -> int:
-    """``value`` as an int, if it is a whole number (not a bool) of at least ``minimum``."""
-    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < minimum:
-        raise SgdlabError(f"{name} must be a whole number >= {minimum}, got {value!r}")
-    return int(value)
-
-
 def check_size(size: Sequence[int]) -> tuple[int, int]:
     """A frame size ``(width, height)`` in pixels, each at least :data:`MIN_SIDE`."""
     if len(size) != 2:
         raise SgdlabError(f"size must be (width, height) in pixels, got {size!r}")
-    return check_whole("width", size[0], MIN_SIDE), check_whole("height", size[1], MIN_SIDE)
+    return (check_whole_number(size[0], "width", MIN_SIDE),
+            check_whole_number(size[1], "height", MIN_SIDE))
 
 
 def check_fps(fps: float) -> float:
     """Frames per second: a positive finite number."""
-    if (not isinstance(fps, (int, float, np.number)) or isinstance(fps, bool)
-            or not math.isfinite(fps) or fps <= 0):
-        raise SgdlabError(f"fps must be a positive number of frames per second, got {fps!r}; "
-                          f"{DEFAULT_FPS} is a good choice")
-    return float(fps)
+    return check_number(fps, "fps", positive=True,
+                        hint=f"give frames per second; {DEFAULT_FPS} is a good choice")
 
 
 def check_dpi(dpi: float) -> float:
     """Dots per inch: a positive finite number."""
-    if not isinstance(dpi, (int, float)) or not math.isfinite(dpi) or dpi <= 0:
-        raise SgdlabError(f"dpi must be a positive number, got {dpi!r}")
-    return float(dpi)
+    return check_number(dpi, "dpi", positive=True, hint=f"{DEFAULT_DPI} is the default")
 
 
 def video_format(path: str | os.PathLike) -> str:

@@ -17,18 +17,19 @@ and only then builds the picture, so replaying is free of training.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import torch
 
 from sgdlab.animate.movie import Movie
-from sgdlab.animate.options import check_whole
 from sgdlab.animate.panels import LineFit, LossCurve, line_limits
 from sgdlab.animate.replay import truncate
 from sgdlab.animate.surface import LossSurface, ParameterSpace, parameter_limits
+from sgdlab.checks import check_whole_number
 from sgdlab.data import make_linear_data
-from sgdlab.errors import SgdlabError
+from sgdlab.errors import SgdlabError, UnstableLearningRateWarning
 from sgdlab.history import History
 from sgdlab.linalg import curvatures, max_stable_lr
 from sgdlab.train import gradient_descent, minibatch_sgd
@@ -115,13 +116,17 @@ def learning_rates(x: torch.Tensor, y: torch.Tensor, lrs: Sequence[float] | None
     """Scene 4: the same data and start with several learning rates, side by side.
 
     Records one full-batch run per learning rate (a diverging one stops where it blows up)
-    and shows them with :func:`compare`; each column is headed by what its rate does.
+    and shows them with :func:`compare`; each column is headed by what its rate does, so the
+    core's :class:`~sgdlab.errors.UnstableLearningRateWarning` for a rate at or above
+    ``2/λmax`` is not repeated here: showing that rate fail is the point of the scene.
     """
     lrs = default_lrs(x) if lrs is None else list(lrs)
     if not lrs:
         raise SgdlabError("give at least one learning rate to compare")
-    runs = {f"lr {lr:g}: {describe_lr(x, lr, steps)}":
-            gradient_descent(x, y, a0, lr, steps, on_divergence="stop") for lr in lrs}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UnstableLearningRateWarning)
+        runs = {f"lr {lr:g}: {describe_lr(x, lr, steps)}":
+                gradient_descent(x, y, a0, lr, steps, on_divergence="stop") for lr in lrs}
     if len(runs) != len(lrs):
         raise SgdlabError(f"learning rates repeat in {lrs}; give each one once")
     movie.setdefault("title", f"the same data and start, {len(lrs)} learning rates "
@@ -217,7 +222,7 @@ def build_scene(name: str, options: SceneOptions | None = None, **movie) -> Movi
     options = options or SceneOptions()
     if name not in SCENES:
         raise SgdlabError(f"unknown scene {name!r}; choose one of: {', '.join(SCENES)}")
-    check_whole("steps", options.steps, 0)
+    check_whole_number(options.steps, "steps", minimum=0)
     x, y = make_linear_data(options.n, noise=options.noise, seed=options.seed)
     if options.size is not None:
         movie["size"] = options.size

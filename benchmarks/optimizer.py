@@ -1,9 +1,15 @@
 """How fast is sgdlab's hand-written optimizer? Ratios measured side by side in one run.
 
-1. One ``sgdlab.SGD`` step versus ``torch.optim.SGD(foreach=True)`` on ResNet34's 21.8 M
-   parameters (CPU, and the GPU when there is one), momentum off and on. The two optimizers
-   alternate step by step so that machine noise hits both alike; we report medians and the
-   ratio ours/torch (target: <= 1.05).
+1. One optimizer step on ResNet34's 21.8 M parameters (CPU, and the GPU when there is one),
+   momentum off and on, by three optimizers in turn:
+
+   * ``sgdlab.SGD(foreach=False)``, the readable path a student meets (the default);
+   * ``sgdlab.SGD(foreach=True)``, the fast path the bears learner asks for;
+   * ``torch.optim.SGD(foreach=True)``, the reference.
+
+   They take their steps in rotation, so that machine noise hits all alike; we report medians,
+   the ratio readable/fast (what the readable path costs), fast/torch (target <= 1.05), and
+   whether the two sgdlab paths end with the same parameters and momentum buffers bit for bit.
 2. Full-batch gradient descent (lesson 3's ``update()``) on n = 10^6 points: time per step and
    the distance to the closed-form least-squares solution after convergence.
 
@@ -15,11 +21,13 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+from collections.abc import Callable
 
 import torch
-import torchvision
 
 import sgdlab
+
+OPTIMIZERS = ("readable", "fast", "torch")
 
 
 def _sync(device: torch.device) -> None:
@@ -27,33 +35,83 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def _params_with_grads(device: torch.device, seed: int) -> list[torch.Tensor]:
+def resnet34_shapes() -> list[torch.Size]:
+    """The shapes of ResNet34's parameter tensors (110 tensors, 21.8 M numbers)."""
+    import torchvision
+
+    return [p.shape for p in torchvision.models.resnet34(weights=None).parameters()]
+
+
+def _params_with_grads(shapes: list[torch.Size], device: torch.device,
+                       seed: int) -> list[torch.Tensor]:
     g = torch.Generator().manual_seed(seed)
-    model = torchvision.models.resnet34(weights=None)
-    params = [p.detach().to(device).requires_grad_() for p in model.parameters()]
-    for p in params:
-        p.grad = torch.randn(p.shape, generator=g).to(device)
+    params = []
+    for shape in shapes:
+        p = torch.randn(shape, generator=g).to(device).requires_grad_()
+        p.grad = torch.randn(shape, generator=g).to(device)
+        params.append(p)
     return params
 
 
-def time_optimizer_steps(device: torch.device, momentum: float, steps: int) -> dict[str, float]:
-    """Median seconds per step for each optimizer, measured alternately."""
-    ours = sgdlab.SGD(_params_with_grads(device, 0), lr=1e-6, momentum=momentum,
-                      weight_decay=1e-4)
-    theirs = torch.optim.SGD(_params_with_grads(device, 0), lr=1e-6, momentum=momentum,
-                             weight_decay=1e-4, foreach=True)
-    times: dict[str, list[float]] = {"sgdlab": [], "torch": []}
-    for i in range(steps + 10):
-        pair = (("sgdlab", ours), ("torch", theirs)) if i % 2 else (("torch", theirs),
-                                                                    ("sgdlab", ours))
-        for name, opt in pair:
+def _make_optimizer(name: str, params: list[torch.Tensor], momentum: float):
+    options = dict(lr=1e-6, momentum=momentum, weight_decay=1e-4)
+    if name == "torch":
+        return torch.optim.SGD(params, foreach=True, **options)
+    return sgdlab.SGD(params, foreach=name == "fast", **options)
+
+
+Shapes = list[torch.Size]
+
+
+def time_optimizer_steps(device: torch.device, momentum: float, steps: int,
+                         shapes: Shapes | Callable[[], Shapes] = resnet34_shapes,
+                         warmup: int = 10) -> dict:
+    """Median seconds per step of each optimizer, measured in rotation, and their agreement.
+
+    Returns ``{"seconds": {name: median}, "bit_for_bit": bool, "max_diff_torch": float}``:
+    whether the readable and fast sgdlab paths ended with identical parameters and momentum
+    buffers, and the largest ``|fast − torch|`` over all parameters.
+    """
+    shapes = shapes() if callable(shapes) else shapes
+    params = {name: _params_with_grads(shapes, device, seed=0) for name in OPTIMIZERS}
+    optimizers = {name: _make_optimizer(name, params[name], momentum) for name in OPTIMIZERS}
+    times: dict[str, list[float]] = {name: [] for name in OPTIMIZERS}
+    for i in range(steps + warmup):
+        k = i % len(OPTIMIZERS)
+        for name in OPTIMIZERS[k:] + OPTIMIZERS[:k]:  # each goes first a third of the time
             _sync(device)
             start = time.perf_counter()
-            opt.step()
+            optimizers[name].step()
             _sync(device)
-            if i >= 10:  # warm-up: momentum buffers, allocator, caches
+            if i >= warmup:  # warm-up: momentum buffers, allocator, caches
                 times[name].append(time.perf_counter() - start)
-    return {name: statistics.median(ts) for name, ts in times.items()}
+
+    def buffers(name: str) -> list[torch.Tensor | None]:
+        state = optimizers[name].state
+        return [state[p].get("momentum_buffer") for p in params[name]]
+
+    same_params = all(torch.equal(a, b) for a, b in zip(params["readable"], params["fast"],
+                                                        strict=True))
+    same_buffers = all((a is None and b is None) or torch.equal(a, b)
+                       for a, b in zip(buffers("readable"), buffers("fast"), strict=True))
+    max_diff = max((a.detach() - b.detach()).abs().max().item()
+                   for a, b in zip(params["fast"], params["torch"], strict=True))
+    return {"seconds": {name: statistics.median(ts) for name, ts in times.items()},
+            "bit_for_bit": same_params and same_buffers, "max_diff_torch": max_diff}
+
+
+def describe(what: str, momentum: float, result: dict, steps: int) -> str:
+    """One line: the three times, the two ratios and the agreement."""
+    t = result["seconds"]
+    agree = "yes" if result["bit_for_bit"] else "NO"
+    return (f"{what}, momentum={momentum}: "
+            f"readable (foreach=False) {t['readable'] * 1e3:.2f} ms, "
+            f"fast (foreach=True) {t['fast'] * 1e3:.2f} ms, "
+            f"readable/fast {t['readable'] / t['fast']:.2f}x; "
+            f"torch.optim.SGD(foreach=True) {t['torch'] * 1e3:.2f} ms, "
+            f"fast/torch {t['fast'] / t['torch']:.3f}x (medians of {steps}); "
+            f"readable and fast agree bit for bit: {agree}; "
+            f"max |fast - torch| = {result['max_diff_torch']:.1e}")
 
 
 def full_batch_gd(n: int, device: torch.device) -> dict[str, float]:
@@ -82,15 +140,14 @@ def main() -> None:
     args = parser.parse_args()
     devices = args.device or ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
     print(f"torch {torch.__version__}, {torch.get_num_threads()} CPU threads")
+    shapes = resnet34_shapes()
     for name in devices:
         device = torch.device(name)
         label = torch.cuda.get_device_name(device) if device.type == "cuda" else "CPU"
         for momentum in (0.0, 0.9):
-            t = time_optimizer_steps(device, momentum, args.steps)
-            print(f"ResNet34 step on {label}, momentum={momentum}: "
-                  f"sgdlab {t['sgdlab'] * 1e3:.2f} ms, torch.optim.SGD(foreach=True) "
-                  f"{t['torch'] * 1e3:.2f} ms, ratio {t['sgdlab'] / t['torch']:.3f}x "
-                  f"(median of {args.steps})")
+            result = time_optimizer_steps(device, momentum, args.steps, shapes)
+            print(describe(f"ResNet34 step on {label}", momentum, result, args.steps),
+                  flush=True)
         gd = full_batch_gd(args.n, device)
         print(f"full-batch GD on n={args.n:,} ({label}): {gd['seconds_per_step'] * 1e3:.2f} ms "
               f"per update() step; after 60 steps at lr=2/(λmax+λmin)={gd['lr']:.3f}, "

@@ -5,8 +5,11 @@ the data.
 """
 
 import math
+import statistics
+import time
 
 import matplotlib.pyplot as plt
+import torch
 
 import sgdlab
 import sgdlab.animate as animate
@@ -85,3 +88,45 @@ step("Watch the mini-batches", """
     path on the contours wobbles because every batch points downhill a little differently.
 """)
 animate.show(animate.overview(small), "05-minibatches")
+
+# %%
+step("One optimizer, two ways to write it", """
+    update() moves one tensor. A real model has many (ResNet34 has 110 parameter tensors),
+    and sgdlab.SGD applies the same rule to each of them, written two ways. By default
+    (foreach=False) it loops over the parameters one by one and spells the rule out,
+    p.add_(g, alpha=-lr): the code you read in SGD._step_one_by_one. With foreach=True it
+    hands whole lists of tensors to torch._foreach_* functions, which do the same arithmetic
+    in a few calls: less Python per step.
+
+    Same numbers? Below, two copies of the same 40 small tensors get the same gradients for
+    300 steps (momentum 0.9, weight decay 1e-4), one copy per path, and we compare them bit
+    for bit. Then the time of one step of each, measured now, on this machine.
+""")
+g = torch.Generator().manual_seed(0)
+start = [torch.randn(32, 32, generator=g) for _ in range(40)]
+gradients = [[torch.randn(32, 32, generator=g) for _ in start] for _ in range(5)]
+paths = {}
+for name, foreach in (("readable", False), ("fast", True)):
+    params = [p.clone().requires_grad_() for p in start]
+    paths[name] = (params, sgdlab.SGD(params, lr=0.1, momentum=0.9, weight_decay=1e-4,
+                                      foreach=foreach))
+step_seconds = {name: [] for name in paths}
+for k in range(300):
+    order = list(paths) if k % 2 else list(paths)[::-1]  # take turns going first
+    for name in order:
+        params, optimizer = paths[name]
+        for p, grad in zip(params, gradients[k % 5], strict=True):
+            p.grad = grad
+        began = time.perf_counter()
+        optimizer.step()
+        step_seconds[name].append(time.perf_counter() - began)
+same_numbers = all(torch.equal(a, b) for a, b in zip(paths["readable"][0], paths["fast"][0],
+                                                      strict=True))
+readable_ms, fast_ms = (statistics.median(step_seconds[name]) * 1e3 for name in paths)
+speed_ratio = readable_ms / fast_ms
+print("after 300 steps the two copies are equal bit for bit:", same_numbers)
+print(f"one step, readable path (foreach=False): {readable_ms:.3f} ms")
+print(f"one step, fast path     (foreach=True) : {fast_ms:.3f} ms")
+faster = "fast" if speed_ratio > 1 else "readable"
+print(f"readable/fast = {speed_ratio:.2f}: here the {faster} path took less time per step")
+print("python benchmarks/optimizer.py measures both on ResNet34's 21.8 million parameters")

@@ -48,9 +48,9 @@ class UnstableLearningRateWarning(SgdlabWarning):
 
 
 def __getattr__(name: str):
-    # Until every area imports check_lr from sgdlab.checks (requested from the lead), keep
-    # ``from sgdlab.errors import check_lr`` working. Imported lazily: sgdlab.checks imports
-    # this module for SgdlabError.
+    # Temporary: keeps ``from sgdlab.errors import check_lr`` (vision/model.py, schedule.py)
+    # working until they import it from sgdlab.checks; then delete this function, the one
+    # errors <-> checks import loop that tests/test_architecture.py reports.
     if name == "check_lr":
         from sgdlab.checks import check_lr
 

@@ -14,7 +14,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import sgdlab
-from sgdlab import checks
 from sgdlab.checks import (
     DEFAULT_SEED,
     OnDivergence,
@@ -169,10 +168,3 @@ def test_the_core_defines_each_check_and_constant_once():
         if path.name != "checks.py":
             assert not pattern.search(path.read_text("utf-8")), f"{path.name} has its own copy"
 
-
-def test_check_lr_can_still_be_imported_from_errors_until_every_area_switches():
-    from sgdlab.errors import check_lr as from_errors
-
-    assert from_errors is checks.check_lr
-    with pytest.raises(ImportError):
-        from sgdlab.errors import check_nothing  # noqa: F401

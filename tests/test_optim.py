@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.util
 import inspect
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -254,3 +256,25 @@ def test_sgd_step_skips_params_without_gradients():
     torch.testing.assert_close(p.detach(), torch.tensor([0.5, 0.0]))
     torch.testing.assert_close(q.detach(), torch.ones(2))
     assert torch.count_nonzero(p.grad) == 0
+
+
+def _load_benchmark():
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "optimizer.py"
+    spec = importlib.util.spec_from_file_location("optimizer_benchmark", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("momentum", [0.0, 0.9])
+def test_the_benchmark_times_both_paths_and_checks_they_agree_bit_for_bit(momentum):
+    bench = _load_benchmark()
+    shapes = [torch.Size([3, 4]), torch.Size([5]), torch.Size([])]
+    result = bench.time_optimizer_steps(torch.device("cpu"), momentum, steps=4, shapes=shapes,
+                                        warmup=1)
+    assert set(result["seconds"]) == {"readable", "fast", "torch"}
+    assert all(t > 0 for t in result["seconds"].values())
+    assert result["bit_for_bit"] is True and result["max_diff_torch"] < 1e-6
+    line = bench.describe("tiny step on CPU", momentum, result, 4)
+    assert "readable/fast" in line and "fast/torch" in line
+    assert "readable and fast agree bit for bit: yes" in line

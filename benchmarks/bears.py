@@ -25,7 +25,8 @@ Run: ``python benchmarks/bears.py [--part both|throughput|accuracy] [--device cp
 [--size N] [--epochs N] [--lr X] [--wd X] [--batch-size N] [--arch resnet34]
 [--small-size N --small-epochs N --small-lr X] [--label-smoothing EPS] [--tta|--no-tta]
 [--model-seed N] [--weights none|imagenet|PATH] [--data DIR]``.
-Defaults follow the device: 128 px on a CPU, 224 px on a GPU.
+Defaults follow the device: 128 px on a CPU, 224 px on a GPU. Options follow the override rule
+of :mod:`sgdlab.vision.recipe`: each replaces the recipe's value of the same name, nothing else.
 """
 
 from __future__ import annotations
@@ -33,7 +34,6 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
-from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -42,8 +42,8 @@ from torch.nn import functional as F
 from sgdlab.vision.data import ImageDataLoaders, default_bears_dir
 from sgdlab.vision.device import autocast, default_device, memory_format
 from sgdlab.vision.learner import DEFAULT_MOMENTUM, vision_learner
-from sgdlab.vision.lesson_config import Recipe, recipe_for
-from sgdlab.vision.model import create_model, freeze, group_parameters
+from sgdlab.vision.model import create_model, freeze, group_parameters, parse_weights
+from sgdlab.vision.recipe import Recipe, recipe_for, run_recipe
 
 
 def _sync(device: torch.device) -> None:
@@ -148,28 +148,19 @@ def decode(folder: Path, recipe: Recipe, size: int, device: torch.device) -> Ima
 
 def train_recipe(folder: Path, recipe: Recipe, device: torch.device,
                  model_seed: int | None = None) -> tuple[list, float, float]:
-    """Train the recipe once, printing the table; returns the rows, the final error rate (with
-    TTA when the recipe says so) and the wall time. ``model_seed`` (default the recipe's seed)
-    seeds the initial weights and dropout only: the split, batches and augmentation keep the
-    recipe's seed."""
+    """Train the recipe once with :func:`~sgdlab.vision.recipe.run_recipe`, printing the tables;
+    returns the rows, the final error rate (with TTA when the recipe says so) and the wall time.
+    ``model_seed`` (default the recipe's seed) seeds the initial weights and dropout only: the
+    split, batches and augmentation keep the recipe's seed."""
     start = time.perf_counter()
-    first_size = recipe.small_size if recipe.resizes else recipe.size
-    dls = decode(folder, recipe, first_size, device)
-    seed = recipe.seed if model_seed is None else model_seed
-    learn = vision_learner(dls, recipe.arch, recipe.weights, seed=seed, wd=recipe.wd,
-                           progress=False, loss_func=recipe.loss_func())
-    rows = []
-    if recipe.resizes:
-        rows += learn.fit_one_cycle(recipe.small_epochs, recipe.first_lr).rows
-        learn.dls = decode(folder, recipe, recipe.size, device)
-    rows += learn.fit_one_cycle(recipe.epochs, recipe.lr).rows
-    if recipe.unfreeze_epochs:
-        learn.unfreeze()
-        rows += learn.fit_one_cycle(recipe.unfreeze_epochs, recipe.unfreeze_lr).rows
+    rows, run = [], None
+    for run in run_recipe(recipe, lambda size: decode(folder, recipe, size, device),
+                          model_seed=model_seed, progress=False):
+        rows += run.recorder.rows
     final = rows[-1].error_rate
-    if recipe.tta:
+    if recipe.tta and not run.diverged:
         print(f"  last epoch's error rate {final:.4f} ({final:.1%}) without TTA")
-        probs, targets = learn.tta()
+        probs, targets = run.learn.tta()
         final = (probs.argmax(dim=1) != targets).float().mean().item()
     return rows, final, time.perf_counter() - start
 
@@ -191,9 +182,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--arch", default=None, help="default resnet34")
     parser.add_argument("--wd", type=float, default=None, help="the recipe's weight decay")
     parser.add_argument("--small-size", type=int, default=None,
-                        help="progressive resizing: first train at this size (0: don't)")
+                        help="progressive resizing: first train at this size")
     parser.add_argument("--small-epochs", type=int, default=None,
-                        help="progressive resizing: epochs at --small-size")
+                        help="progressive resizing: epochs at --small-size (0: one cycle)")
     parser.add_argument("--small-lr", type=float, default=None,
                         help="progressive resizing: maximum lr at --small-size (default --lr)")
     parser.add_argument("--label-smoothing", type=float, default=None,
@@ -208,14 +199,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     device = default_device(args.device)
-    weights = None if args.weights.lower() == "none" else args.weights
+    weights = parse_weights(args.weights, "--weights")
     chosen = {"size": args.size, "epochs": args.epochs, "lr": args.lr,
               "batch_size": args.batch_size, "arch": args.arch, "wd": args.wd,
               "small_size": args.small_size, "small_epochs": args.small_epochs,
               "small_lr": args.small_lr, "label_smoothing": args.label_smoothing,
               "tta": args.tta}
-    recipe = replace(recipe_for(device, weights),
-                     **{k: v for k, v in chosen.items() if v is not None})
+    recipe = recipe_for(device, weights).with_overrides(**chosen)
     folder = args.data if args.data is not None else default_bears_dir()
     label = (torch.cuda.get_device_name(device) if device.type == "cuda"
              else f"CPU, {torch.get_num_threads()} threads")

@@ -10,7 +10,7 @@ from torch.nn import functional as F
 import sgdlab
 from sgdlab.diagnose import diagnose
 from sgdlab.teach import figure_path, show_png, step
-from sgdlab.vision.learner import read_checkpoint
+from sgdlab.vision.checkpoint import read_checkpoint
 from sgdlab.vision.lesson_config import lesson_config
 
 # %%

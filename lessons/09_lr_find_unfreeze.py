@@ -8,7 +8,7 @@ import matplotlib.pyplot as plt
 
 from sgdlab.diagnose import diagnose
 from sgdlab.teach import figure_path, show, show_png, step
-from sgdlab.vision.lesson_config import lesson_config
+from sgdlab.vision.lesson_config import lesson_config, stage_one
 
 # %%
 step("How high can the learning rate go?", """
@@ -41,14 +41,8 @@ step("Stage 1: fit_one_cycle, then save", """
     The first stage of the recipe is lesson 8's fit_one_cycle. If lesson 8 ran in this folder
     its saved model, models/bears-stage-1.pth, is loaded instead of training again.
 """)
-stage_1 = config.checkpoint("bears-stage-1")
-if stage_1 is not None:
-    learn.load(stage_1)
-    print(f"loaded {stage_1} (saved by lesson 8)")
-else:
-    learn.fit_one_cycle(recipe.epochs, recipe.lr)
-    stage_1 = learn.save("bears-stage-1")
-    print(f"saved {stage_1}")
+stage_1, trained_now = stage_one(config, learn)
+print(f"saved {stage_1}" if trained_now else f"loaded {stage_1} (saved by lesson 8)")
 stage_1_loss, stage_1_error = learn.validate()
 print(f"stage 1: validation loss {stage_1_loss:.4f}, error rate {stage_1_error:.1%}")
 

@@ -9,9 +9,9 @@ import time
 import torch
 
 from sgdlab.teach import figure_path, show_png, step
+from sgdlab.vision.checkpoint import load_learner
 from sgdlab.vision.interpret import ClassificationInterpretation
-from sgdlab.vision.learner import load_learner
-from sgdlab.vision.lesson_config import lesson_config
+from sgdlab.vision.lesson_config import lesson_config, stage_one
 
 # %%
 step("A trained model", """
@@ -22,14 +22,8 @@ config = lesson_config()
 recipe = config.recipe
 dls = config.loaders()
 learn = config.learner(dls)
-saved = config.checkpoint("bears-stage-2") or config.checkpoint("bears-stage-1")
-if saved is not None:
-    learn.load(saved)
-    print(f"loaded {saved}")
-else:
-    learn.fit_one_cycle(recipe.epochs, recipe.lr)
-    saved = learn.save("bears-stage-1")
-    print(f"trained and saved {saved}")
+saved, trained_now = stage_one(config, learn, "bears-stage-2", "bears-stage-1")
+print(f"trained and saved {saved}" if trained_now else f"loaded {saved}")
 
 # %%
 step("Predictions on every validation photo", """
@@ -98,7 +92,7 @@ step("Production: one photo at a time, on the CPU", """
     with the weights); predict applies the validation transform and returns the class, its
     index and the probabilities.
 """)
-inference = load_learner(saved, device="cpu", progress=False)
+inference = load_learner(saved, device="cpu")
 photo = interp.items[0]
 name, index, probs = inference.predict(photo)
 print(f"{photo.relative_to(config.bears).as_posix()}: {name} (index {index})")

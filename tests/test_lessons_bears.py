@@ -23,14 +23,10 @@ from sgdlab import cli
 from sgdlab.diagnose import diagnose
 from sgdlab.errors import SgdlabError
 from sgdlab.lessons import get_lesson, list_lessons, run_lesson_file
+from sgdlab.vision.checkpoint import CHECKPOINT_FORMAT, read_checkpoint
 from sgdlab.vision.data import find_classes, split_items
-from sgdlab.vision.learner import CHECKPOINT_FORMAT, read_checkpoint
-from sgdlab.vision.lesson_config import (
-    BearsNotFoundError,
-    default_size,
-    keep_per_class,
-    lesson_config,
-)
+from sgdlab.vision.lesson_config import BearsNotFoundError, keep_per_class, lesson_config
+from sgdlab.vision.recipe import default_size
 
 NUMBERS = [7, 8, 9, 10, 11]
 PROBLEMS = {"lr_too_high", "lr_too_low", "too_few_epochs", "too_many_epochs", "none"}

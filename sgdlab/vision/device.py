@@ -9,11 +9,15 @@ stays float32 and contiguous, which keeps runs bit-for-bit repeatable given a se
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager, nullcontext
+from typing import TypeVar
 
 import torch
 
 from sgdlab.errors import SgdlabError
+
+T = TypeVar("T")
 
 
 def default_device(device: str | torch.device | None = None) -> torch.device:
@@ -77,3 +81,25 @@ class HostScalar:
             self._event.synchronize()
             self._number, self._host = self._host.item(), None
         return self._number
+
+
+def read_one_step_late(steps: Iterable[tuple[torch.Tensor, T]]) -> Iterator[tuple[float, T]]:
+    """``(loss, info)`` for each training step of ``steps``, the loss as a Python float.
+
+    ``steps`` yields ``(loss tensor, info)`` and runs one training step each time it is asked
+    for the next item. On the CPU each loss is read at once. On a GPU each loss is read only
+    after the *next* step has been queued (see :class:`HostScalar`), so the GPU never waits
+    for Python; the numbers are the same, and a consumer that stops after a loss has had one
+    more step taken, which it never sees.
+    """
+    pending: tuple[HostScalar, T] | None = None
+    for loss, info in steps:
+        if loss.device.type != "cuda":
+            yield loss.item(), info
+            continue
+        reading = (HostScalar(loss), info)
+        if pending is not None:
+            yield pending[0].get(), pending[1]
+        pending = reading
+    if pending is not None:
+        yield pending[0].get(), pending[1]

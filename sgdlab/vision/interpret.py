@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 import torch
 
+from sgdlab.checks import check_whole_number
 from sgdlab.errors import SgdlabError
 
 if TYPE_CHECKING:
@@ -54,9 +55,8 @@ class ClassificationInterpretation:
     @classmethod
     def from_learner(cls, learn: Learner) -> ClassificationInterpretation:
         """Predict the whole validation set of ``learn``."""
-        dls = learn._need_data()
         probs, targets, losses = learn.get_preds()
-        return cls(probs, targets, losses, list(dls.valid_items), list(learn.classes))
+        return cls(probs, targets, losses, list(learn.dls.valid_items), list(learn.classes))
 
     @property
     def preds(self) -> torch.Tensor:
@@ -120,8 +120,7 @@ class ClassificationInterpretation:
         n = self.losses.shape[0]
         if k is None:
             k = n
-        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-            raise SgdlabError(f"k must be a whole number >= 1, got {k!r}")
+        k = check_whole_number(k, "k", minimum=1, hint="top_losses(9) shows the worst nine")
         losses, indices = torch.topk(self.losses, min(k, n), sorted=True)
         return losses, indices
 

@@ -14,8 +14,8 @@ is a real lesson by default and a smoke test with ``SGDLAB_QUICK=1``:
   torchvision's ResNet, or ``imagenet`` (downloads once). Unset: random weights, so the lessons
   train from scratch; this machine cannot download ImageNet weights.
 
-The training recipes live here too (:func:`scratch_recipe`, :func:`pretrained_recipe`), so the
-lessons, ``sgdlab bears train`` and ``benchmarks/bears.py`` agree on them.
+The training recipes live in :mod:`sgdlab.vision.recipe`, which the lessons, ``sgdlab bears
+train`` and ``benchmarks/bears.py`` share; :func:`lesson_config` picks one and sizes it.
 """
 
 from __future__ import annotations
@@ -27,10 +27,15 @@ from pathlib import Path
 
 import torch
 
+from sgdlab.checks import DEFAULT_SEED
 from sgdlab.errors import SgdlabError
-from sgdlab.vision.data import DEFAULT_SEED, ImageDataLoaders, default_bears_dir, find_classes
+from sgdlab.vision.checkpoint import read_checkpoint
+from sgdlab.vision.data import ImageDataLoaders, default_bears_dir, find_classes
 from sgdlab.vision.data import split_items as split_seeded
 from sgdlab.vision.device import default_device
+from sgdlab.vision.learner import Learner, vision_learner
+from sgdlab.vision.model import parse_weights
+from sgdlab.vision.recipe import SCRATCH_LR, SCRATCH_WD, Recipe, recipe_for, run_stage
 
 QUICK_ENV = "SGDLAB_QUICK"
 BEARS_ENV = "SGDLAB_BEARS"
@@ -40,118 +45,6 @@ WEIGHTS_ENV = "SGDLAB_WEIGHTS"
 
 class BearsNotFoundError(SgdlabError):
     """The bear photos are not where the lessons looked."""
-
-
-# ------------------------------------------------------------------------------ recipes
-
-@dataclass(frozen=True)
-class Recipe:
-    """A fixed way to train the bear classifier: ``fit_one_cycle(epochs, lr)`` at ``size`` px.
-
-    With ``small_epochs`` (progressive resizing) the model first trains
-    ``fit_one_cycle(small_epochs, small_lr)`` on ``small_size``-px images (``small_lr``
-    defaults to ``lr``), then the ``size``-px cycle. With ``unfreeze_epochs`` the model is
-    then unfrozen and trained on with ``slice(lr / 100, lr / 10)``, the lecture's 3e-3 →
-    slice(3e-5, 3e-4). With ``tta`` the
-    final error rate is that of :meth:`~sgdlab.vision.learner.Learner.tta` (each validation
-    image and its mirror image). With ``label_smoothing`` ε the training loss is
-    :class:`~sgdlab.vision.learner.LabelSmoothingCrossEntropy` (ε), else cross-entropy.
-    """
-
-    arch: str
-    size: int
-    batch_size: int
-    epochs: int
-    lr: float
-    wd: float
-    weights: str | None = None
-    unfreeze_epochs: int = 0
-    small_size: int = 0
-    small_epochs: int = 0
-    small_lr: float | None = None
-    label_smoothing: float = 0.0
-    tta: bool = False
-    seed: int = DEFAULT_SEED
-    targets: tuple[str, ...] = ()
-
-    @property
-    def unfreeze_lr(self) -> slice:
-        """The discriminative learning rates after unfreezing: ``slice(lr/100, lr/10)``."""
-        return slice(self.lr / 100, self.lr / 10)
-
-    @property
-    def resizes(self) -> bool:
-        """Whether the recipe trains on smaller images first (progressive resizing)."""
-        return self.small_epochs > 0 and 0 < self.small_size < self.size
-
-    @property
-    def first_lr(self) -> float:
-        """The maximum lr of the small-image cycle: ``small_lr``, else ``lr``."""
-        return self.lr if self.small_lr is None else self.small_lr
-
-    def loss_func(self):
-        """The training loss for ``vision_learner(..., loss_func=...)``: ``None`` (plain
-        cross-entropy) or ``LabelSmoothingCrossEntropy(label_smoothing)``."""
-        from sgdlab.vision.learner import LabelSmoothingCrossEntropy
-
-        return LabelSmoothingCrossEntropy(self.label_smoothing) if self.label_smoothing else None
-
-    def describe(self) -> str:
-        start = "from scratch" if self.weights is None else f"weights={self.weights}"
-        first = (f"fit_one_cycle({self.small_epochs}, {self.first_lr:g}) at {self.small_size} "
-                 f"px, then " if self.resizes else "")
-        then = (f", then unfreeze and fit_one_cycle({self.unfreeze_epochs}, "
-                f"slice({self.lr / 100:g}, {self.lr / 10:g}))" if self.unfreeze_epochs else "")
-        tta = (f", label smoothing {self.label_smoothing:g}" if self.label_smoothing else "") + (
-            ", error with TTA (image + mirror)" if self.tta else "")
-        return (f"{self.arch} {start}, {self.size} px, batch {self.batch_size}, wd {self.wd:g}: "
-                f"{first}fit_one_cycle({self.epochs}, {self.lr:g}){then}{tta}")
-
-
-#: The from-scratch learning rate and weight decay of one long cycle (the GPU recipe, lessons).
-SCRATCH_LR = 1e-2
-SCRATCH_WD = 5e-4
-
-
-def default_size(device: torch.device) -> int:
-    """224 px on a GPU (the lecture's size), 128 px on a CPU (a third of the pixels)."""
-    return 224 if device.type == "cuda" else 128
-
-
-def scratch_recipe(device: torch.device) -> Recipe:
-    """Random initial weights: many more epochs than the lecture's 4, a higher learning rate and
-    stronger weight decay.
-
-    On a CPU, ResNet34 with progressive resizing: ``fit_one_cycle(40, 1e-2)`` on 64-px images
-    (an epoch there costs a third of one at 128 px), then the same photos at 128 px and
-    ``fit_one_cycle(10, 3e-3)``, with label smoothing 0.1 and weight decay 1e-3. Measured with
-    ``benchmarks/bears.py`` on 2 cores: 17.7% error on the seed-42 split in 527 s (8.8 min,
-    decoding included); with other initial weights (``--model-seed`` 1, 2, 3) 17.7%, 21.9% and
-    19.8% in 522–544 s, so the 20% target is met on average but not by every seed (one image
-    is 1.04%). A single cycle at 128 or 112 px levelled off at about 22% in the same time. On a
-    GPU the lecture's ResNet34 at 224 px, 40 epochs (not measured here: no GPU).
-    """
-    if device.type == "cuda":
-        return Recipe(arch="resnet34", size=224, batch_size=32, epochs=40, lr=SCRATCH_LR,
-                      wd=SCRATCH_WD,
-                      targets=("<= 10% error from scratch at 224 px on an H100",
-                               ">= 4,000 images/s steady state at 224 px on an H100"))
-    return Recipe(arch="resnet34", size=128, batch_size=32, epochs=10, lr=3e-3, wd=1e-3,
-                  small_size=64, small_epochs=40, small_lr=SCRATCH_LR, label_smoothing=0.1,
-                  targets=("<= 20% error from scratch at 112-128 px in <= 10 minutes on a "
-                           "CPU",))
-
-
-def pretrained_recipe(device: torch.device, weights: str) -> Recipe:
-    """The lecture's: ImageNet weights, head first for 4 epochs at 3e-3, then unfrozen for 2."""
-    return Recipe(arch="resnet34", size=default_size(device), batch_size=64, epochs=4, lr=3e-3,
-                  wd=1e-4, weights=weights, unfreeze_epochs=2,
-                  targets=("<= 3% error with ImageNet weights, as in the lecture",))
-
-
-def recipe_for(device: torch.device, weights: str | None) -> Recipe:
-    """:func:`pretrained_recipe` when there are starting weights, else :func:`scratch_recipe`."""
-    return scratch_recipe(device) if weights is None else pretrained_recipe(device, weights)
 
 
 # ------------------------------------------------------------------------------ the lessons
@@ -237,10 +130,8 @@ class LessonConfig:
                                 batch_size=batch_size or self.recipe.batch_size,
                                 device=self.device, augment=augment, seed=self.seed)
 
-    def learner(self, dls: ImageDataLoaders, **kwargs):
+    def learner(self, dls: ImageDataLoaders, **kwargs) -> Learner:
         """``vision_learner`` with the recipe's architecture, weights and weight decay."""
-        from sgdlab.vision.learner import vision_learner
-
         options = {"wd": self.recipe.wd, "model_dir": self.model_dir, "progress": self.progress,
                    "seed": self.seed, **kwargs}
         return vision_learner(dls, options.pop("arch", self.recipe.arch),
@@ -249,8 +140,6 @@ class LessonConfig:
     def checkpoint(self, name: str) -> Path | None:
         """``model_dir/name.pth`` if it exists and was trained with this run's architecture
         and image size (an earlier lesson's stage), else ``None``."""
-        from sgdlab.vision.learner import read_checkpoint
-
         path = self.model_dir / f"{name}.pth"
         if not path.is_file():
             return None
@@ -260,6 +149,19 @@ class LessonConfig:
             return None
         fits = saved["arch"] == self.recipe.arch and saved["size"] == self.recipe.size
         return path if fits else None
+
+
+def stage_one(config: LessonConfig, learn: Learner, *names: str) -> tuple[Path, bool]:
+    """The first of the checkpoints ``names`` an earlier lesson saved (``config.checkpoint``),
+    loaded into ``learn``; if there is none, train the recipe's main stage now and save it as
+    ``bears-stage-1``. Returns ``(path, trained_now)``."""
+    for name in names or ("bears-stage-1",):
+        saved = config.checkpoint(name)
+        if saved is not None:
+            learn.load(saved)
+            return saved, False
+    run_stage(learn, config.recipe.stages()[0])
+    return learn.save("bears-stage-1"), True
 
 
 def keep_per_class(items: list[Path], limit: int | None) -> list[Path]:
@@ -287,13 +189,7 @@ def lesson_config(environ: Mapping[str, str] | None = None) -> LessonConfig:
     quick = is_set(env.get(QUICK_ENV))
     bears = Path(env[BEARS_ENV]) if env.get(BEARS_ENV) else default_bears_dir()
     device = default_device(env.get(DEVICE_ENV) or None)
-    weights = (env.get(WEIGHTS_ENV) or "").strip() or None
-    if weights is not None and weights.lower() == "imagenet":
-        weights = "imagenet"
-    elif weights is not None and not Path(weights).is_file():
-        raise SgdlabError(f"{WEIGHTS_ENV}={weights} is not a file; point it at a saved state "
-                          f"dict of torchvision's resnet34, set it to 'imagenet' (needs the "
-                          f"network), or unset it to train from scratch")
+    weights = parse_weights(env.get(WEIGHTS_ENV), WEIGHTS_ENV)
     recipe = recipe_for(device, weights)
     if weights is None:  # the lessons train the lecture's ResNet34, for fewer epochs on a CPU,
         # in one fit_one_cycle at the recipe's size (no progressive resizing, TTA or smoothing)

@@ -29,18 +29,17 @@ start) and without the point that stopped the sweep:
 
 from __future__ import annotations
 
-import copy
 import math
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tqdm.auto import tqdm
-
+from sgdlab.checks import check_fraction
 from sgdlab.errors import SgdlabError
-from sgdlab.vision.schedule import lr_find_schedule
+from sgdlab.files import save_figure
+from sgdlab.vision.schedule import sweep_schedule
 
 if TYPE_CHECKING:
     from sgdlab.vision.learner import Learner
@@ -49,10 +48,13 @@ if TYPE_CHECKING:
 STOP_FACTOR = 4.0
 
 
+def _check_beta(beta: float) -> float:
+    return check_fraction(beta, "beta", hint="fastai uses 0.98")
+
+
 def smooth_losses(losses: Sequence[float], beta: float = 0.98) -> list[float]:
     """Bias-corrected exponential moving average of ``losses`` (see the module docstring)."""
-    if not 0.0 <= beta < 1.0:
-        raise SgdlabError(f"beta must be in [0, 1), got {beta}; fastai uses 0.98")
+    beta = _check_beta(beta)
     avg, smoothed = 0.0, []
     for i, loss in enumerate(losses):
         avg = beta * avg + (1 - beta) * loss
@@ -101,8 +103,6 @@ class LRFinderResult:
         """Smoothed loss against learning rate (log axis), suggestions marked, as a PNG."""
         from matplotlib.figure import Figure
 
-        from sgdlab.files import save_figure
-
         points = [(lr, loss) for lr, loss in zip(self.lrs, self.losses, strict=True)
                   if math.isfinite(loss)]
         fig = Figure(figsize=(6, 4))
@@ -132,62 +132,40 @@ def _interp(x: float, xs: list[float], ys: list[float]) -> float:
     return ys[-1]
 
 
+class _DivergenceWatch:
+    """The finder's stop condition: the smoothed loss has passed ``STOP_FACTOR`` times its best,
+    or is NaN. It smooths every loss it is shown, as :func:`smooth_losses` does."""
+
+    def __init__(self, beta: float) -> None:
+        self.beta, self.avg, self.best = beta, 0.0, math.inf
+
+    def __call__(self, step: int, loss: float) -> bool:
+        self.avg = self.beta * self.avg + (1 - self.beta) * loss
+        value = self.avg / (1 - self.beta ** step)
+        self.best = min(self.best, value)
+        return math.isnan(value) or value > STOP_FACTOR * self.best
+
+
 def lr_find(learn: Learner, start_lr: float = 1e-7, end_lr: float = 10.0, num_it: int = 100,
             stop_div: bool = True, beta: float = 0.98) -> LRFinderResult:
-    """Run the finder on ``learn``'s training data; leaves ``learn`` exactly as it was."""
-    lr_find_schedule(0, num_it, start_lr, end_lr)  # validates the arguments
-    smooth_losses([], beta)
-    dls = learn._need_data()
-    model, opt = learn.model, learn.opt
-    saved_weights = {k: v.detach().clone() for k, v in model.state_dict().items()}
-    saved_opt = copy.deepcopy(opt.state_dict())
-    saved_rng, was_training = learn._rng_state, model.training
-    loader_rng = getattr(dls.train, "generator", None)
-    saved_loader_rng = loader_rng.get_state() if loader_rng is not None else None
-    lrs, raw, smoothed = [], [], []
-    diverged = False
-    try:
-        with learn._rng():
-            model.train()
-            batches = iter(_cycle(dls.train))
-            bar = tqdm(range(num_it), leave=False, disable=not learn.progress, desc="lr_find")
-            avg, best = 0.0, math.inf
-            for i in bar:
-                xb, yb = next(batches)
-                lr = lr_find_schedule(i, num_it, start_lr, end_lr)
-                learn.set_hyper([lr] * learn.n_groups, learn.momentum)
-                loss = learn.train_batch(xb, yb)
-                avg = beta * avg + (1 - beta) * loss
-                value = avg / (1 - beta ** (i + 1))
-                lrs.append(lr)
-                raw.append(loss)
-                smoothed.append(value)
-                best = min(best, value)
-                if stop_div and (math.isnan(value) or value > STOP_FACTOR * best):
-                    diverged = True
-                    break
-            bar.close()
-    finally:
-        model.load_state_dict(saved_weights)
-        opt.load_state_dict(saved_opt)
-        learn._rng_state = saved_rng
-        if loader_rng is not None:
-            loader_rng.set_state(saved_loader_rng)
-        model.train(was_training)
+    """Run the finder on ``learn``'s training data; leaves ``learn`` exactly as it was.
+
+    The sweep is an ordinary :meth:`~sgdlab.vision.learner.Learner.fit_schedule` with the
+    exponential schedule, every group at the same rate and the learner's momentum, no
+    validation, and (with ``stop_div``) the divergence watch as its stop condition, all inside
+    ``with learn.restored():``.
+    """
+    schedule = sweep_schedule(learn.n_groups, learn.momentum, num_it, start_lr, end_lr)
+    beta = _check_beta(beta)
+    with learn.restored():
+        recorder = learn.fit_schedule(num_it, schedule, validate=False,
+                                      stop=_DivergenceWatch(beta) if stop_div else None)
+    lrs, raw = list(recorder.lrs), list(recorder.losses)
+    smoothed = smooth_losses(raw, beta)
+    diverged = recorder.stopped_at is not None
     end = len(lrs) - 1 if diverged or not math.isfinite(smoothed[-1]) else len(lrs)
     start = num_it // 10 if end - num_it // 10 >= 3 else 0
     steepest, minimum_div_10 = suggest_lrs(lrs[start:end], smoothed[start:end],
                                            window=num_it // 20)
     return LRFinderResult(lrs, smoothed, raw, steepest, minimum_div_10,
                           stopped_early=len(lrs) < num_it)
-
-
-def _cycle(loader: Iterable) -> Iterator:
-    """Batches from ``loader``, starting over (a new epoch) whenever it runs out."""
-    while True:
-        empty = True
-        for batch in loader:
-            empty = False
-            yield batch
-        if empty:
-            raise SgdlabError("the training loader yields no batches; is the training set empty?")

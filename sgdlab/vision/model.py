@@ -52,6 +52,25 @@ class AdaptiveConcatPool2d(nn.Module):
                           nn.functional.adaptive_avg_pool2d(x, 1)], dim=1)
 
 
+def parse_weights(text: str | None, source: str = "weights") -> str | None:
+    """Read a weights choice as a person writes it: ``none`` or nothing → ``None`` (random
+    weights), ``imagenet`` (any case) → ``"imagenet"``, anything else → the path of a file
+    holding the state dict of torchvision's ResNet (which must exist).
+
+    ``source`` names where the text came from (``--weights``, ``SGDLAB_WEIGHTS``) in errors.
+    """
+    value = (text or "").strip()
+    if value.lower() in ("", "none"):
+        return None
+    if value.lower() == "imagenet":
+        return "imagenet"
+    if not Path(value).is_file():
+        raise SgdlabError(f"{source}={value}: no such file. Give a file holding the state dict "
+                          f"of torchvision's resnet34, 'imagenet' (needs the network) or "
+                          f"'none' to train from scratch")
+    return value
+
+
 def check_arch(arch: str) -> None:
     if arch not in ARCHITECTURES:
         raise SgdlabError(f"unknown architecture {arch!r}; choose one of "
@@ -244,3 +263,23 @@ def lrs_for_groups(lr: float | slice | Sequence[float], n_groups: int) -> list[f
         return [float(value) for value in lr]
     check_lr(lr)
     return [float(lr)] * n_groups
+
+
+def check_fits_data(model: nn.Module, classes: list[str], dls: Any) -> None:
+    """Raise unless ``model`` has one output per class and ``dls``'s labels index ``classes``."""
+    n = len(classes)
+    if n < 2:
+        raise SgdlabError(f"a classifier needs at least 2 classes, got {n} ({classes}); put "
+                          f"each class's images in its own folder")
+    linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
+    if linears and linears[-1].out_features != n:
+        raise SgdlabError(f"the model has {linears[-1].out_features} outputs but the data has "
+                          f"{n} classes {classes}; build the model with n_classes={n}")
+    for name in ("train_labels", "valid_labels"):
+        labels = getattr(dls, name, None)
+        if labels is None or len(labels) == 0:
+            continue
+        low, high = int(labels.min()), int(labels.max())
+        if low < 0 or high >= n:
+            raise SgdlabError(f"{name} run from {low} to {high} but there are only {n} classes "
+                              f"(0..{n - 1})")

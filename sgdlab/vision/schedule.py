@@ -24,8 +24,14 @@ so the first step uses exactly ``start_lr`` and the last exactly ``end_lr``.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 
-from sgdlab.errors import SgdlabError, check_lr
+from sgdlab.checks import check_fraction, check_lr, check_number, check_whole_number
+from sgdlab.errors import SgdlabError
+
+#: ``schedule(step) -> (one learning rate per layer group, momentum)``, step counted from 0:
+#: what :meth:`~sgdlab.vision.learner.Learner.fit_schedule` follows.
+Schedule = Callable[[int], tuple[list[float], float]]
 
 
 def cos_anneal(start: float, end: float, t: float) -> float:
@@ -35,10 +41,22 @@ def cos_anneal(start: float, end: float, t: float) -> float:
 
 
 def _check_pct(pct: float, pct_start: float) -> None:
-    if not 0.0 <= pct <= 1.0:
-        raise SgdlabError(f"pct (the fraction of training done) must be in [0, 1], got {pct}")
-    if not 0.0 <= pct_start <= 1.0:
-        raise SgdlabError(f"pct_start must be in [0, 1], got {pct_start}; fastai uses 0.25")
+    check_fraction(pct, "pct (the fraction of training done)", one=True)
+    check_fraction(pct_start, "pct_start", one=True, hint="fastai uses 0.25")
+
+
+def _check_cycle(max_lr: float, div: float, div_final: float) -> None:
+    check_lr(max_lr, "max_lr")
+    check_number(div, "div", positive=True, hint="fastai uses 25")
+    check_number(div_final, "div_final", positive=True, hint="fastai uses 1e5")
+
+
+def _check_moms(moms: tuple[float, float, float]) -> None:
+    if (isinstance(moms, (str, bytes)) or not isinstance(moms, Sequence) or len(moms) != 3
+            or any(isinstance(m, bool) or not isinstance(m, (int, float)) or not 0.0 <= m < 1.0
+                   for m in moms)):
+        raise SgdlabError(f"moms must be three momenta in [0, 1), got {moms!r}; fastai uses "
+                          f"(0.95, 0.85, 0.95)")
 
 
 def _two_phase(pct: float, start: float, middle: float, end: float, pct_start: float) -> float:
@@ -57,10 +75,8 @@ def one_cycle_lr(pct: float, max_lr: float, div: float = 25.0, div_final: float 
     >>> one_cycle_lr(0.0, 1.0), one_cycle_lr(0.25, 1.0), one_cycle_lr(1.0, 1.0)
     (0.04, 1.0, 1e-05)
     """
-    check_lr(max_lr)
+    _check_cycle(max_lr, div, div_final)
     _check_pct(pct, pct_start)
-    if div <= 0 or div_final <= 0:
-        raise SgdlabError(f"div and div_final must be positive, got {div} and {div_final}")
     return _two_phase(pct, max_lr / div, max_lr, max_lr / div_final, pct_start)
 
 
@@ -72,8 +88,7 @@ def one_cycle_momentum(pct: float, moms: tuple[float, float, float] = (0.95, 0.8
     (0.95, 0.85, 0.95)
     """
     _check_pct(pct, pct_start)
-    if len(moms) != 3 or any(not 0.0 <= m < 1.0 for m in moms):
-        raise SgdlabError(f"moms must be three momenta in [0, 1), got {moms!r}")
+    _check_moms(moms)
     return _two_phase(pct, moms[0], moms[1], moms[2], pct_start)
 
 
@@ -84,12 +99,52 @@ def lr_find_schedule(step: int, num_steps: int, start_lr: float = 1e-7,
     >>> lr_find_schedule(0, 3, 1e-2, 1.0), lr_find_schedule(1, 3, 1e-2, 1.0)
     (0.01, 0.1)
     """
-    check_lr(start_lr)
-    check_lr(end_lr)
-    if start_lr >= end_lr:
-        raise SgdlabError(f"the sweep needs start_lr < end_lr, got {start_lr:g} and {end_lr:g}")
-    if num_steps < 2:
-        raise SgdlabError(f"the sweep needs at least 2 steps, got {num_steps}; fastai uses 100")
+    _check_sweep(start_lr, end_lr, num_steps)
     if not 0 <= step < num_steps:
         raise SgdlabError(f"step must be between 0 and {num_steps - 1}, got {step}")
     return start_lr * (end_lr / start_lr) ** (step / (num_steps - 1))
+
+
+def _check_sweep(start_lr: float, end_lr: float, num_steps: int) -> None:
+    check_lr(start_lr, "start_lr")
+    check_lr(end_lr, "end_lr")
+    if start_lr >= end_lr:
+        raise SgdlabError(f"the sweep needs start_lr < end_lr, got {start_lr:g} and {end_lr:g}")
+    check_whole_number(num_steps, "num_it (steps of the sweep)", minimum=2,
+                       hint="fastai uses 100")
+
+
+# ------------------------------------------------------------------ schedules for a whole fit
+
+def constant_schedule(lrs: Sequence[float], momentum: float) -> Schedule:
+    """The same learning rates and momentum at every step (:meth:`Learner.fit`)."""
+    lrs = [check_lr(lr) for lr in lrs]
+    momentum = check_fraction(momentum, "momentum", hint="0.9 is typical")
+    return lambda step: (lrs, momentum)
+
+
+def one_cycle_schedule(max_lrs: Sequence[float], total_steps: int, div: float = 25.0,
+                       div_final: float = 1e5, pct_start: float = 0.25,
+                       moms: tuple[float, float, float] = (0.95, 0.85, 0.95)) -> Schedule:
+    """One cycle over ``total_steps`` batches, each group to its own ``max_lrs[g]``: step ``i``
+    is at ``pct = i / total_steps`` of :func:`one_cycle_lr` and :func:`one_cycle_momentum`."""
+    for max_lr in max_lrs:
+        _check_cycle(max_lr, div, div_final)
+    check_fraction(pct_start, "pct_start", one=True, hint="fastai uses 0.25")
+    _check_moms(moms)
+    total_steps = check_whole_number(total_steps, "total_steps", minimum=1)
+
+    def schedule(step: int) -> tuple[list[float], float]:
+        pct = step / total_steps
+        return ([_two_phase(pct, m / div, m, m / div_final, pct_start) for m in max_lrs],
+                _two_phase(pct, *moms, pct_start))
+
+    return schedule
+
+
+def sweep_schedule(n_groups: int, momentum: float, num_steps: int, start_lr: float = 1e-7,
+                   end_lr: float = 10.0) -> Schedule:
+    """The finder's exponential sweep (:func:`lr_find_schedule`), every group at one rate."""
+    _check_sweep(start_lr, end_lr, num_steps)
+    return lambda step: ([lr_find_schedule(step, num_steps, start_lr, end_lr)] * n_groups,
+                         momentum)

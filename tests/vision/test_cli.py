@@ -12,6 +12,7 @@ import io
 import re
 import threading
 from contextlib import redirect_stdout
+from dataclasses import replace
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -21,13 +22,14 @@ import pytest
 import torch
 
 from sgdlab import cli
+from sgdlab.vision.checkpoint import load_learner, read_checkpoint
 from sgdlab.vision.data import find_classes, split_items
-from sgdlab.vision.learner import load_learner, read_checkpoint
 
 from .fakes import write_fake_bears
 
 REPO = Path(__file__).resolve().parents[2]
 TINY = ["--size", "32", "--arch", "resnet18", "--batch-size", "8", "--device", "cpu"]
+ONE_CYCLE = ["--small-epochs", "0"]   # the CPU recipe's 64-px warm-up does not fit 32-px photos
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
@@ -43,7 +45,8 @@ def trained(fake_bears: Path, tmp_path_factory) -> tuple[Path, str]:
     out = io.StringIO()
     with pytest.MonkeyPatch.context() as patch, redirect_stdout(out):
         patch.chdir(models)
-        code = cli.main(["bears", "train", "--data", str(fake_bears), *TINY, "--epochs", "1",
+        code = cli.main(["bears", "train", "--data", str(fake_bears), *TINY, *ONE_CYCLE,
+                         "--epochs", "1",
                          "--lr", "1e-2", "--unfreeze-epochs", "1", "--unfreeze-lr", "1e-4",
                          "1e-3", "--name", "tiny", "--model-dir", str(models)])
     assert code == 0, out.getvalue()
@@ -69,8 +72,9 @@ def test_asking_for_cuda_without_a_gpu_is_explained(fake_bears, capsys):
 
 @pytest.mark.parametrize("argv, message", [
     (["bears", "predict", "--model", "missing.pth", "x.jpg"], "checkpoint missing.pth not found"),
-    (["bears", "train", "--data", "no-such-folder", *TINY], "does not exist"),
-    (["bears", "train", "--weights", "no-such-weights.pth", *TINY], "weights file"),
+    (["bears", "train", "--data", "no-such-folder", *TINY, *ONE_CYCLE], "does not exist"),
+    (["bears", "train", "--weights", "no-such-weights.pth", *TINY],
+     "--weights=no-such-weights.pth: no such file"),
     (["bears", "verify", "no-such-folder"], "no folder at no-such-folder"),
 ])
 def test_mistakes_give_an_error_message_not_a_traceback(argv, message, fake_bears, tmp_path,
@@ -92,29 +96,45 @@ def cpu_train_recipe(*options: str):
     return _recipe(build_parser().parse_args(["bears", "train", "--device", "cpu", *options]))
 
 
-def test_the_cpu_recipe_resizes_progressively_unless_you_set_the_epochs_yourself():
+def test_every_option_replaces_only_its_own_value_of_the_recipe():
     recipe = cpu_train_recipe()
     assert recipe.arch == "resnet34" and recipe.resizes and recipe.label_smoothing == 0.1
     assert (recipe.small_size, recipe.small_epochs, recipe.size) == (64, 40, 128)
-    for own in (["--epochs", "4"], ["--size", "96"], ["--lr", "3e-3"], ["--arch", "resnet18"]):
-        plain = cpu_train_recipe(*own)
-        assert not plain.resizes and plain.label_smoothing == 0.0, own
+    for own, name, value in ((["--epochs", "4"], "epochs", 4), (["--size", "96"], "size", 96),
+                             (["--lr", "3e-3"], "lr", 3e-3),
+                             (["--arch", "resnet18"], "arch", "resnet18")):
+        changed = cpu_train_recipe(*own)
+        assert getattr(changed, name) == value, own
+        assert changed.resizes and changed.label_smoothing == 0.1, own   # nothing else changed
+        assert changed == replace(recipe, **{name: value}), own
+    assert "--epochs 4 changes the main stage only" in " ".join(
+        cli.build_parser()._subparsers._group_actions[0].choices["bears"]._subparsers
+        ._group_actions[0].choices["train"].description.split())
     kept = cpu_train_recipe("--epochs", "4", "--small-epochs", "3")
     assert kept.resizes and (kept.small_epochs, kept.epochs, kept.small_size) == (3, 4, 64)
-    small = cpu_train_recipe("--size", "32", "--small-epochs", "2")
+    small = cpu_train_recipe("--size", "32", "--small-size", "16", "--small-epochs", "2")
     assert small.resizes and small.small_size == 16
-    assert not cpu_train_recipe("--small-epochs", "0").resizes
+    plain = cpu_train_recipe("--small-epochs", "0")
+    assert not plain.resizes and [s.name for s in plain.stages()] == ["main"]
+
+
+def test_a_recipe_that_cannot_work_is_refused_not_changed(fake_bears, capsys):
+    assert cli.main(["bears", "train", "--data", str(fake_bears), "--device", "cpu",
+                     "--size", "32"]) == 2
+    err = capsys.readouterr().err
+    assert "--small-epochs 0" in err and "small_size=64" in err
 
 
 @pytest.mark.slow
 def test_train_with_progressive_resizing_trains_small_then_full_size(fake_bears, tmp_path,
                                                                      capsys):
     assert cli.main(["bears", "train", "--data", str(fake_bears), *TINY, "--epochs", "1",
-                     "--small-epochs", "1", "--model-dir", str(tmp_path)]) == 0
+                     "--small-epochs", "1", "--small-size", "16",
+                     "--model-dir", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     first, second = out.index("16 px, on cpu"), out.index("32 px, on cpu")
-    assert first < out.index("at 16 px first (progressive resizing)") < second
-    assert out.count("diagnosis:") == 1 and "no diagnosis for this first stage" in out
+    assert first < out.index("small images: fit_one_cycle(1, 0.01) at 16 px", first) < second
+    assert out.count("diagnosis:") == 1 and "no diagnosis for this stage" in out
     assert load_learner(tmp_path / "bears.pth").size == 32
 
 @pytest.mark.slow
@@ -123,10 +143,11 @@ def test_train_prints_the_table_and_verdict_and_saves_both_stages(trained, fake_
     assert "24 training and 6 validation images of 3 classes (black, grizzly, teddys), 32 px" \
         in out
     assert out.count("epoch  train_loss  valid_loss  error_rate  time") == 2
-    rows = re.findall(r"^\s+0\s+(\d+\.\d+)\s+(\d+\.\d+)\s+(\d+\.\d+)\s+\d\d:\d\d$", out, re.M)
+    rows = re.findall(r"^\s+1\s+(\d+\.\d+)\s+(\d+\.\d+)\s+(\d+\.\d+)\s+\d\d:\d\d$", out, re.M)
     assert len(rows) == 2
     assert out.count("diagnosis: ") == 2
     assert "learning rates 0.0001, 0.00032, 0.001" in out  # slice(1e-4, 1e-3), three groups
+    assert "unfrozen: unfreeze, then fit_one_cycle(1, slice(0.0001, 0.001)) at 32 px" in out
     stage_1 = path.with_name("tiny-stage-1.pth")
     assert f"saved stage 1: {stage_1}" in out and f"saved: {path}" in out
     checkpoint = read_checkpoint(path)
@@ -139,9 +160,78 @@ def test_train_prints_the_table_and_verdict_and_saves_both_stages(trained, fake_
 
 
 @pytest.mark.slow
+def test_train_writes_the_epoch_table_as_csv_beside_the_checkpoint(trained):
+    path, out = trained
+    table = path.with_suffix(".csv")
+    lines = table.read_text().splitlines()
+    assert lines[0] == "epoch,train_loss,valid_loss,error_rate,time,n_valid,n_classes"
+    printed = re.findall(r"^\s+(\d+)\s+(\d+\.\d+)\s+(\d+\.\d+)\s+(\d+\.\d+)\s+(\d\d:\d\d)$",
+                         out, re.M)
+    last_stage = printed[-1:]                      # the unfrozen stage: one epoch
+    rows = [line.split(",") for line in lines[1:]]
+    assert [r[0] for r in rows] == [p[0] for p in last_stage] == ["1"]
+    for written, shown in zip(rows, last_stage, strict=True):
+        assert [f"{float(v):.6f}" for v in written[1:4]] == list(shown[1:4])
+        assert written[4:] == [shown[4], "6", "3"]   # 6 validation images of 3 classes
+    assert f"epoch table: {table}" in out
+    assert read_checkpoint(path)["run"]["n_valid"] == 6
+
+
+@pytest.mark.slow
+def test_predict_reports_each_missing_or_unreadable_file_and_predicts_the_rest(
+        trained, fake_bears, tmp_path, capsys):
+    path, _ = trained
+    not_an_image = tmp_path / "notes.jpg"
+    not_an_image.write_text("just text")
+    good = fake_bears / "black" / "00000001.jpg"
+    code = cli.main(["bears", "predict", "--model", str(path), str(tmp_path / "gone.jpg"),
+                     str(good), str(not_an_image), str(tmp_path)])
+    captured = capsys.readouterr()
+    assert code == 1
+    assert captured.out.startswith(f"{good}: ")
+    err = captured.err
+    assert f"{tmp_path / 'gone.jpg'}: no such file; check the path" in err
+    assert "verify" not in err.split("\n")[0]     # no dataset advice for a path that is not there
+    assert f"{not_an_image}: cannot be read as an image (not an image" in err
+    assert f"{tmp_path}: a folder, not an image" in err
+    assert "predicted 1 of 4 images; 3 could not be read" in err
+
+
+@pytest.mark.slow
+def test_predict_and_interpret_use_exactly_the_file_named(trained, fake_bears, tmp_path,
+                                                          monkeypatch, capsys):
+    path, _ = trained
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "models").mkdir()
+    (tmp_path / "bears.pth").write_bytes(path.read_bytes())
+    other = read_checkpoint(path)
+    other["classes"] = ["a", "b", "c"]                      # a different model in models/
+    torch.save(other, tmp_path / "models" / "bears.pth")
+    photo = str(fake_bears / "teddys" / "00000003.jpg")
+    assert cli.main(["bears", "predict", "--model", "bears.pth", photo]) == 0
+    out = capsys.readouterr().out
+    assert out.split(":")[1].split()[0] in ("black", "grizzly", "teddys")
+    assert cli.main(["bears", "interpret", "--model", "bears.pth", "--data", str(fake_bears),
+                     "--top", "2", "--out", "interp", "--device", "cpu"]) == 0
+
+
+@pytest.mark.slow
+def test_interpret_refuses_photos_the_model_may_have_trained_on(trained, fake_bears, capsys):
+    path, _ = trained
+    argv = ["bears", "interpret", "--model", str(path), "--data", str(fake_bears), "--top", "2",
+            "--device", "cpu", "--seed", "7"]
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert "were not validation photos when" in err and "split seed 42" in err
+    assert "--allow-training-photos" in err
+    assert cli.main([*argv, "--allow-training-photos", "--out", str(path.parent / "i")]) == 0
+    assert "warning: " in capsys.readouterr().out
+
+
+@pytest.mark.slow
 def test_a_diverging_run_is_named_and_not_saved(fake_bears, tmp_path, capsys):
-    code = cli.main(["bears", "train", "--data", str(fake_bears), *TINY, "--epochs", "1",
-                     "--lr", "1e4", "--model-dir", str(tmp_path / "models")])
+    code = cli.main(["bears", "train", "--data", str(fake_bears), *TINY, *ONE_CYCLE,
+                     "--epochs", "1", "--lr", "1e4", "--model-dir", str(tmp_path / "models")])
     out = capsys.readouterr().out
     assert code == 1
     assert "Learning rate too high" in out and "nothing saved" in out
@@ -290,8 +380,8 @@ def test_agreement_of_the_cpu_with_itself_is_exact(capsys):
 def test_bears_benchmark_runs_both_parts(fake_bears, capsys):
     bench = load_benchmark("bears")
     assert bench.main(["--data", str(fake_bears), "--device", "cpu", "--size", "32",
-                       "--arch", "resnet18", "--epochs", "2", "--batch-size", "8",
-                       "--rounds", "1"]) == 0
+                       "--small-epochs", "0", "--arch", "resnet18", "--epochs", "2",
+                       "--batch-size", "8", "--rounds", "1"]) == 0
     out = capsys.readouterr().out
     ours = float(re.search(r"sgdlab Learner.fit_one_cycle : +(\S+) images/s", out)[1])
     plain = float(re.search(r"plain torch.optim.SGD loop   : +(\S+) images/s", out)[1])

@@ -15,9 +15,10 @@ import numpy as np
 import pytest
 import torch
 
+from sgdlab.vision.checkpoint import load_learner
 from sgdlab.vision.data import ImageDataLoaders
 from sgdlab.vision.device import HostScalar, autocast, memory_format
-from sgdlab.vision.learner import load_learner, vision_learner
+from sgdlab.vision.learner import vision_learner
 
 from .fakes import write_fake_bears
 

@@ -16,18 +16,12 @@ from PIL import Image
 import sgdlab
 from sgdlab.errors import DivergenceError, SgdlabError
 from sgdlab.vision import model as vm
+from sgdlab.vision.checkpoint import load_learner
 from sgdlab.vision.device import autocast, default_device, memory_format
-from sgdlab.vision.learner import (
-    COLUMNS,
-    EpochRow,
-    Learner,
-    format_header,
-    format_row,
-    format_time,
-    load_learner,
-    vision_learner,
-)
+from sgdlab.vision.learner import Learner, vision_learner
 from sgdlab.vision.lr_find import smooth_losses, suggest_lrs
+from sgdlab.vision.predictor import Predictor
+from sgdlab.vision.recorder import COLUMNS, EpochRow, format_header, format_row, format_time
 from sgdlab.vision.schedule import one_cycle_lr, one_cycle_momentum
 
 from .fakes import make_fake_dls
@@ -90,7 +84,7 @@ def test_fit_one_cycle_writes_the_schedule_into_the_optimizer() -> None:
     assert recorder.lrs == [lrs[-1] for lrs in recorder.group_lrs]
     assert [g["lr"] for g in learn.opt.param_groups] == recorder.group_lrs[-1]
     assert learn.opt.param_groups[0]["momentum"] == recorder.momenta[-1]
-    assert recorder.epochs == [0, 0, 1, 1]
+    assert recorder.epochs == [1, 1, 2, 2]   # epochs count from 1, as in the table
 
 
 def test_fit_records_rows_and_prints_the_table() -> None:
@@ -98,7 +92,7 @@ def test_fit_records_rows_and_prints_the_table() -> None:
     learn = make_learner(make_fake_dls(n_train=16, n_valid=5), log=lines.append)
     recorder = learn.fit(2, lr=slice(1e-3))
     assert recorder.group_lrs == [[1e-4, 1e-4, 1e-3]] * 4
-    assert [r.epoch for r in recorder.rows] == [0, 1]
+    assert [r.epoch for r in recorder.rows] == [1, 2]      # counted from 1, as printed
     for row in recorder.rows:
         batch = [loss for loss, e in zip(recorder.losses, recorder.epochs, strict=True)
                  if e == row.epoch]
@@ -182,7 +176,7 @@ def test_lr_find_restores_weights_and_optimizer_state() -> None:
     opt_state = {k: v["momentum_buffer"].clone()
                  for k, v in learn.opt.state_dict()["state"].items()}
     hypers = [(g["lr"], g["momentum"]) for g in learn.opt.param_groups]
-    rng = learn._rng_state.clone()
+    rng = learn._random.state.clone()
     result = learn.lr_find(num_it=12, stop_div=False)
     assert len(result.lrs) == 12 and not result.stopped_early   # 2 batches/epoch: cycled 6 times
     assert state_equal(clone_state(learn.model), weights)       # BatchNorm statistics included
@@ -190,7 +184,7 @@ def test_lr_find_restores_weights_and_optimizer_state() -> None:
     assert restored.keys() == opt_state.keys()
     assert all(torch.equal(restored[k]["momentum_buffer"], opt_state[k]) for k in opt_state)
     assert [(g["lr"], g["momentum"]) for g in learn.opt.param_groups] == hypers
-    assert torch.equal(learn._rng_state, rng)
+    assert torch.equal(learn._random.state, rng)
     assert result.lrs[0] == pytest.approx(1e-7) and result.lrs[-1] == pytest.approx(10.0)
 
 
@@ -233,8 +227,8 @@ def test_save_load_and_load_learner_predict_the_same(image_dls, tmp_path) -> Non
     assert (served.size, served.mean, served.std) == (learn.size, learn.mean, learn.std)
     assert served.predict(item)[:2] == (name, index)
     assert torch.equal(served.predict(item)[2], p)
-    with pytest.raises(SgdlabError, match="no data"):
-        served.fit(1)
+    assert isinstance(served, Predictor) and not hasattr(served, "fit")   # predictions only
+    assert served.run["rows"] == [vars(row) for row in learn.recorder.rows]
 
 
 def test_checkpoint_that_does_not_fit_is_a_clear_error(image_dls, tmp_path) -> None:

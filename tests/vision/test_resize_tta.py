@@ -16,13 +16,11 @@ from hypothesis import strategies as st
 from torch.nn import functional as F
 
 from sgdlab.errors import SgdlabError
-from sgdlab.vision.learner import (
-    LabelSmoothingCrossEntropy,
-    Learner,
-    read_checkpoint,
-    vision_learner,
-)
-from sgdlab.vision.lesson_config import Recipe, lesson_config, scratch_recipe
+from sgdlab.losses import LabelSmoothingCrossEntropy
+from sgdlab.vision.checkpoint import read_checkpoint
+from sgdlab.vision.learner import Learner, vision_learner
+from sgdlab.vision.lesson_config import lesson_config
+from sgdlab.vision.recipe import Recipe, scratch_recipe
 
 from .fakes import make_fake_dls, write_fake_bears
 from .test_cli import load_benchmark
@@ -86,11 +84,12 @@ def test_tta_reads_another_loader_once() -> None:
     assert torch.equal(targets, dls.valid_labels)
 
 
-def test_tta_without_data_is_a_clear_error() -> None:
+def test_a_learner_without_data_is_a_clear_error() -> None:
     learn = make_learner(make_fake_dls())
-    learn._dls = None  # as load_learner makes it
-    with pytest.raises(SgdlabError, match="no data"):
-        learn.tta()
+    with pytest.raises(SgdlabError, match="load_learner"):
+        Learner(None, learn.model)
+    with pytest.raises(SgdlabError, match="cannot be removed"):
+        learn.dls = None
 
 
 # ----------------------------------------------------------------------------- progressive resizing
@@ -169,17 +168,19 @@ def test_learner_trains_with_its_loss_func_and_validates_with_cross_entropy() ->
 
 def test_recipe_says_when_it_resizes_and_uses_tta() -> None:
     plain = Recipe(arch="resnet34", size=128, batch_size=32, epochs=12, lr=1e-2, wd=5e-4)
-    assert not plain.resizes and "px, then" not in plain.describe()
+    assert not plain.resizes and "small images" not in plain.describe()
     grown = Recipe(arch="resnet34", size=128, batch_size=32, epochs=12, lr=1e-2, wd=5e-4,
                    small_size=64, small_epochs=30, tta=True)
     assert grown.resizes
     text = grown.describe()
-    assert "fit_one_cycle(30, 0.01) at 64 px, then fit_one_cycle(12, 0.01)" in text
+    assert ("small images: fit_one_cycle(30, 0.01) at 64 px; main: fit_one_cycle(12, 0.01) at "
+            "128 px") in text
     assert "TTA" in text and "label smoothing" not in text
     assert "label smoothing 0.1" in Recipe(arch="resnet34", size=128, batch_size=32, epochs=1,
                                             lr=1e-2, wd=0.0, label_smoothing=0.1).describe()
-    assert not Recipe(arch="resnet18", size=32, batch_size=8, epochs=1, lr=1e-2, wd=0.0,
-                      small_size=64, small_epochs=3).resizes  # not smaller: no first phase
+    with pytest.raises(SgdlabError, match="main size must be larger"):  # refused, not ignored
+        Recipe(arch="resnet18", size=32, batch_size=8, epochs=1, lr=1e-2, wd=0.0,
+               small_size=64, small_epochs=3)
 
 
 def test_cpu_scratch_recipe_is_a_resnet34_that_resizes_but_the_lessons_do_not() -> None:
@@ -211,7 +212,7 @@ def test_bears_benchmark_resizes_then_reports_the_tta_error(tmp_path, capsys,
     out = capsys.readouterr().out
     assert re.findall(r"photos \(seed 42 split\) at (\d+) px", out) == ["16", "32"]
     rows = re.findall(r"^ +(\d+)(?: +\S+){3} +\d\d:\d\d$", out, re.M)
-    assert rows == ["0", "1", "0"]  # two epochs at 16 px, then one at 32 px
+    assert rows == ["1", "2", "1"]  # two epochs at 16 px, then one at 32 px
     assert "without TTA" in out
     final = re.search(r"final error rate (\d\.\d+) \(\S+\) with TTA", out)
     assert final is not None and float(final[1]) == 1.0

@@ -5,13 +5,18 @@ transfers, empty files; and pictures in modes a network does not expect (greysca
 CMYK, palette). ``verify_images`` decodes every file with an image extension completely, then
 
 * moves the unreadable ones into a quarantine folder (default ``<folder>/.quarantine``, which
-  the dataset never reads) and records them in ``manifest.csv`` (file, quarantined_as, reason),
-  so nothing is lost and a person can look; it deletes them only with ``delete=True``;
+  the dataset never reads) and records each in ``manifest.csv`` (file, quarantined_as, reason)
+  *before* it moves it, so the manifest always lists every picture that moved, even when a run
+  stops halfway. sgdlab never deletes a picture: look at the quarantine, then delete it yourself;
 * rewrites readable non-RGB pictures as RGB in place, through a temporary file and a rename
   (transparent parts on white, EXIF rotation applied). Formats that cannot hold RGB (GIF) become
   a PNG beside the original, and the original goes to quarantine.
 
-Files without an image extension (``urls_black.txt``) are listed and left alone.
+Files without an image extension (``urls_black.txt``) are listed and left alone. Folders are
+read as the loader reads them (:func:`~sgdlab.vision.images.walk_files`: linked class folders
+included), and a quarantine where the loader would read it is refused. Two runs on the same
+folder at once take turns for each move (the quarantine folder is locked meanwhile) and skip
+the pictures the other run has already moved.
 """
 
 from __future__ import annotations
@@ -20,7 +25,6 @@ import csv
 import io
 import os
 import shutil
-import tempfile
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,11 +32,13 @@ from pathlib import Path
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from sgdlab.errors import SgdlabError
-from sgdlab.vision.data import IMAGE_EXTENSIONS, to_rgb
+from sgdlab.files import append_text, atomic_path, folder_lock, remove_stale_temporaries
+from sgdlab.vision.images import IMAGE_EXTENSIONS, to_rgb, walk_files
 
 QUARANTINE_NAME = ".quarantine"
 MANIFEST_NAME = "manifest.csv"
 MANIFEST_FIELDS = ("file", "quarantined_as", "reason")
+MISSING = "the file does not exist"
 
 # Formats that store 8-bit RGB; a converted picture keeps its format and name.
 RGB_FORMATS = {"JPEG": "JPEG", "MPO": "JPEG", "PNG": "PNG", "WEBP": "WEBP", "BMP": "BMP",
@@ -41,7 +47,7 @@ RGB_FORMATS = {"JPEG": "JPEG", "MPO": "JPEG", "PNG": "PNG", "WEBP": "WEBP", "BMP
 
 @dataclass(frozen=True)
 class BadImage:
-    """A file that could not be read as an image, and where it went (``None``: deleted/dry run)."""
+    """A file that could not be read as an image, and where it went (``None``: dry run)."""
 
     path: Path
     reason: str
@@ -70,7 +76,6 @@ class VerifyReport:
         ignored: files without an image extension, left alone.
         quarantine: the quarantine folder used (``None`` if nothing was moved).
         manifest: the manifest written (``None`` if nothing was moved).
-        deleted: whether bad files were deleted instead of moved.
         dry_run: whether nothing was changed on disk.
     """
 
@@ -82,7 +87,6 @@ class VerifyReport:
     ignored: list[Path] = field(default_factory=list)
     quarantine: Path | None = None
     manifest: Path | None = None
-    deleted: bool = False
     dry_run: bool = False
 
 
@@ -97,6 +101,10 @@ def inspect_image(path: Path) -> str | None:
                 img.verify()
             with Image.open(path) as img:
                 img.load()
+    except FileNotFoundError:
+        if path.is_symlink():
+            return f"a link to a missing file ({os.readlink(path)})"
+        return MISSING
     except UnidentifiedImageError:
         return "not an image (no known picture format)"
     except Image.DecompressionBombError as err:
@@ -108,31 +116,17 @@ def inspect_image(path: Path) -> str | None:
     return None
 
 
-def _visible_files(folder: Path, skip: Path | None) -> list[Path]:
-    found = []
-    for root, dirs, files in os.walk(folder):
-        dirs[:] = sorted(d for d in dirs if not d.startswith(".")
-                         and (skip is None or (Path(root) / d).resolve() != skip.resolve()))
-        found += [Path(root) / name for name in sorted(files) if not name.startswith(".")]
-    return found
-
-
-def _atomic_save(img: Image.Image, path: Path, image_format: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            options = {"quality": 95} if image_format in ("JPEG", "WEBP") else {}
-            img.save(f, format=image_format, **options)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+def _save_image(img: Image.Image, path: Path, image_format: str) -> None:
+    remove_stale_temporaries(path.with_suffix(""))  # left by sgdlab before 0.2 (.STEM.*.tmp)
+    options = {"quality": 95} if image_format in ("JPEG", "WEBP") else {}
+    with atomic_path(path) as tmp:
+        img.save(tmp, format=image_format, **options)
 
 
 def _free_name(path: Path) -> Path:
     """``path``, or ``name-1.ext``, ``name-2.ext``... whichever does not exist yet."""
     candidate, k = path, 0
-    while candidate.exists():
+    while os.path.lexists(candidate):
         k += 1
         candidate = path.with_name(f"{path.stem}-{k}{path.suffix}")
     return candidate
@@ -156,101 +150,167 @@ def convert_to_rgb(path: Path, dry_run: bool = False) -> Converted | None:
         rgb = to_rgb(ImageOps.exif_transpose(img))
         rgb.load()
     if image_format in RGB_FORMATS:
-        _atomic_save(rgb, path, RGB_FORMATS[image_format])
+        _save_image(rgb, path, RGB_FORMATS[image_format])
         return Converted(path, mode)
     target = _free_name(path.with_suffix(".png"))
-    _atomic_save(rgb, target, "PNG")
+    _save_image(rgb, target, "PNG")
     return Converted(target, mode, path)
 
 
-def _append_manifest(manifest: Path, rows: list[dict[str, str]]) -> None:
-    """Add rows to the manifest CSV (rewritten whole, atomically)."""
-    old: list[dict[str, str]] = []
-    if manifest.exists():
-        with manifest.open(newline="", encoding="utf-8") as f:
-            old = list(csv.DictReader(f))
+def check_quarantine(folder: Path, quarantine: Path) -> None:
+    """Refuse a quarantine that the loader would read as pictures of the dataset.
+
+    Inside ``folder`` a quarantine must sit in a hidden folder (``.quarantine``, the default);
+    when ``folder`` is one class folder (it holds pictures itself, and has sibling folders), a
+    visible folder beside it would be read as a class of its own.
+    """
+    real_folder, real_quarantine = folder.resolve(), quarantine.resolve()
+    fix = (f"keep the default ({folder / QUARANTINE_NAME}), or give a hidden folder or one "
+           f"outside the dataset")
+    if real_folder == real_quarantine or real_folder.is_relative_to(real_quarantine):
+        raise SgdlabError(f"the quarantine {quarantine} holds the folder being checked, "
+                          f"{folder}; {fix}")
+    if real_quarantine.is_relative_to(real_folder):
+        inside = real_quarantine.relative_to(real_folder).parts
+        if not any(part.startswith(".") for part in inside):
+            raise SgdlabError(f"the quarantine {quarantine} is inside {folder}, where the loader "
+                              f"would read the broken files as pictures again; {fix}")
+    here, there = Path(os.path.abspath(folder)), Path(os.path.abspath(quarantine))
+    dataset = here.parent  # as the user named it: a class folder may link elsewhere
+    if not there.is_relative_to(dataset):
+        return
+    beside = there.relative_to(dataset).parts
+    is_class_folder = any(not p.name.startswith(".") and p.suffix.lower() in IMAGE_EXTENSIONS
+                          and p.is_file() for p in folder.iterdir())
+    other_classes = [p for p in dataset.iterdir() if p.is_dir() and not p.name.startswith(".")
+                     and p.name not in (here.name, *beside[:1])]
+    if is_class_folder and other_classes and not any(part.startswith(".") for part in beside):
+        raise SgdlabError(f"the quarantine {quarantine} sits beside the class folder "
+                          f"{folder}: loading {dataset} would read it as a class of broken "
+                          f"pictures; {fix}")
+
+
+def _manifest_row(file: Path, moved_to: Path, reason: str) -> str:
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=MANIFEST_FIELDS, extrasaction="ignore")
-    writer.writeheader()
-    writer.writerows(old + rows)
-    fd, tmp = tempfile.mkstemp(dir=manifest.parent, prefix=".manifest.", suffix=".tmp")
+    csv.writer(buffer).writerow([os.path.abspath(file), os.path.abspath(moved_to), reason])
+    return buffer.getvalue()
+
+
+def _move_to_quarantine(bad: BadImage, folder: Path, quarantine: Path,
+                        manifest: Path) -> Path | None:
+    """Record ``bad`` in the manifest, then move it; ``None`` if another run moved it first.
+
+    The caller holds the quarantine's lock.
+    """
+    if not os.path.lexists(bad.path):
+        return None
+    target = _free_name(quarantine / bad.path.relative_to(folder))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    header = ",".join(MANIFEST_FIELDS) + "\r\n"
+    append_text(manifest, _manifest_row(bad.path, target, bad.reason), header=header)
     try:
-        with os.fdopen(fd, "w", newline="", encoding="utf-8") as f:
-            f.write(buffer.getvalue())
-        os.replace(tmp, manifest)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        shutil.move(bad.path, target)
+    except FileNotFoundError:
+        return None  # gone between the check and the move: the manifest keeps its row
+    except OSError as err:
+        raise SgdlabError(
+            f"cannot move {bad.path} to {target}: {err.strerror or err}; it is still in place "
+            f"(the last row of {manifest} names it: that move did not happen), and every "
+            f"picture moved before it is listed there; fix the problem and run verify again"
+        ) from err
+    return target
 
 
-def verify_images(folder: str | os.PathLike, delete: bool = False,
-                  quarantine: str | os.PathLike | None = None, *, convert: bool = True,
-                  dry_run: bool = False) -> VerifyReport:
+def verify_images(folder: str | os.PathLike, *, quarantine: str | os.PathLike | None = None,
+                  convert: bool = True, dry_run: bool = False,
+                  delete: bool = False) -> VerifyReport:
     """Decode every picture under ``folder``; quarantine the unreadable, convert the rest to RGB.
 
     Args:
         folder: a dataset folder (``bears``) or one class folder (``bears/black``).
-        delete: delete unreadable files instead of moving them to quarantine.
         quarantine: where unreadable files go (default ``<folder>/.quarantine``); their
             sub-folders are kept (``black/00000003.jpg``) and ``manifest.csv`` lists them.
+            A quarantine that the loader would read (``bears/black/q``) is refused.
         convert: rewrite greyscale, RGBA, CMYK and palette pictures as RGB.
         dry_run: change nothing on disk, only report what would be done.
+        delete: refused: sgdlab never deletes pictures (fastai's cleaner does, and a learner
+            cannot take it back). Delete the quarantine folder yourself once you have looked.
 
     Returns:
         a :class:`VerifyReport`.
     """
+    if delete:
+        raise SgdlabError("sgdlab never deletes pictures: verify moves the unreadable ones to a "
+                          "quarantine folder and lists them in its manifest.csv; look at them "
+                          "there, then delete that folder yourself if you want them gone")
     folder = Path(folder)
     if not folder.is_dir():
         raise SgdlabError(f"no folder at {folder}; give the folder that holds the pictures")
-    if delete and quarantine is not None:
-        raise SgdlabError("choose either delete=True or a quarantine folder, not both; "
-                          "quarantine keeps the files so that a person can look at them")
     quarantine = Path(quarantine) if quarantine is not None else folder / QUARANTINE_NAME
-    report = VerifyReport(folder=folder, deleted=delete, dry_run=dry_run)
-    to_remove: list[BadImage] = []
-    for path in _visible_files(folder, skip=quarantine):
+    check_quarantine(folder, quarantine)
+    manifest = quarantine / MANIFEST_NAME
+    report = VerifyReport(folder=folder, dry_run=dry_run)
+    for path in walk_files(folder, skip=quarantine):
         if path.suffix.lower() not in IMAGE_EXTENSIONS:
             report.ignored.append(path)
             continue
-        report.checked += 1
         reason = inspect_image(path)
+        if reason == MISSING:
+            continue  # moved away meanwhile (by another run)
+        report.checked += 1
         if reason is not None:
-            to_remove.append(BadImage(path, reason))
+            bad = BadImage(path, reason)
+            if dry_run:
+                report.bad.append(bad)
+                continue
+            quarantine.mkdir(parents=True, exist_ok=True)
+            with folder_lock(quarantine):
+                moved = _move_to_quarantine(bad, folder, quarantine, manifest)
+            if moved is not None:
+                report.bad.append(BadImage(path, reason, moved))
+                report.quarantine, report.manifest = quarantine, manifest
             continue
-        done = convert_to_rgb(path, dry_run) if convert else None
+        try:
+            done = _convert(path, folder, quarantine, manifest, report) if convert else None
+        except FileNotFoundError:
+            continue  # converted and moved away meanwhile (by another run)
         if done is None:
             report.ok += 1
-            continue
-        report.converted.append(done)
-        if done.original is not None:
-            to_remove.append(BadImage(done.original,
-                                      f"converted to RGB as {done.path.name} ({done.mode})"))
-    if dry_run or not to_remove:
-        report.bad = to_remove
-        return report
-    if delete:
-        for bad in to_remove:
-            bad.path.unlink()
-        report.bad = to_remove
-        return report
-    report.quarantine, report.manifest = quarantine, quarantine / MANIFEST_NAME
-    rows = []
-    for bad in to_remove:
-        target = _free_name(quarantine / bad.path.relative_to(folder))
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.move(bad.path, target)
-        report.bad.append(BadImage(bad.path, bad.reason, target))
-        rows.append({"file": str(bad.path.resolve()), "quarantined_as": str(target.resolve()),
-                     "reason": bad.reason})
-    _append_manifest(report.manifest, rows)
+        else:
+            report.converted.append(done)
     return report
+
+
+def _convert(path: Path, folder: Path, quarantine: Path, manifest: Path,
+             report: VerifyReport) -> Converted | None:
+    """Convert ``path`` to RGB. A picture that becomes a new PNG sends its original to
+    quarantine, under the quarantine's lock, so that two runs never both make a PNG of it."""
+    planned = convert_to_rgb(path, dry_run=True)  # reads the header only
+    if planned is None or planned.original is None:
+        return planned if planned is None or report.dry_run else convert_to_rgb(path)
+    reason = f"converted to RGB as {planned.path.name} ({planned.mode})"
+    if report.dry_run:
+        report.bad.append(BadImage(path, reason))
+        return planned
+    quarantine.mkdir(parents=True, exist_ok=True)
+    with folder_lock(quarantine):
+        if not os.path.lexists(path):
+            raise FileNotFoundError(path)
+        done = convert_to_rgb(path)
+        if done is None or done.original is None:
+            return done
+        reason = f"converted to RGB as {done.path.name} ({done.mode})"
+        moved = _move_to_quarantine(BadImage(path, reason), folder, quarantine, manifest)
+    if moved is not None:
+        report.bad.append(BadImage(path, reason, moved))
+        report.quarantine, report.manifest = quarantine, manifest
+    return done
 
 
 def format_verify_report(report: VerifyReport) -> str:
     """A readable summary of :func:`verify_images`: counts, then each file it acted on."""
     unreadable = [b for b in report.bad if not b.reason.startswith("converted to RGB")]
-    action = ("would be removed" if report.dry_run else "deleted" if report.deleted
-              else f"moved to {report.quarantine}")
+    action = "would be removed" if report.dry_run else f"moved to {report.quarantine}"
     lines = [f"{report.folder}: {report.checked} picture(s) checked, {report.ok} fine, "
              f"{len(report.converted)} {'to convert' if report.dry_run else 'converted'} to RGB, "
              f"{len(unreadable)} unreadable"

@@ -79,8 +79,9 @@ def test_quarantines_unreadable_and_converts_odd_modes(tmp_path: Path) -> None:
         assert hashlib.sha256(bad.moved_to.read_bytes()).hexdigest() == before[name]
     with report.manifest.open(newline="") as f:
         rows = list(csv.DictReader(f))
-    assert {Path(r["file"]).relative_to(root.resolve()).as_posix() for r in rows} == set(rel)
+    assert {Path(r["file"]).relative_to(root.absolute()).as_posix() for r in rows} == set(rel)
     assert all(r["reason"] and Path(r["quarantined_as"]).exists() for r in rows)
+    assert {r["quarantined_as"] for r in rows} == {str(b.moved_to.absolute()) for b in report.bad}
 
     assert {c.path.relative_to(root).as_posix() for c in report.converted} == CONVERTED
     for name in CONVERTED:
@@ -134,22 +135,19 @@ def test_dry_run_touches_nothing(tmp_path: Path) -> None:
     assert "would be removed" in format_verify_report(report)
 
 
-def test_delete_only_when_asked(tmp_path: Path) -> None:
+def test_delete_is_refused_and_nothing_is_deleted(tmp_path: Path) -> None:
     root = make_messy_folder(tmp_path / "bears")
-    report = verify_images(root, delete=True, convert=False)
-    assert report.deleted and not (root / ".quarantine").exists()
-    assert {b.path.relative_to(root).as_posix() for b in report.bad} == UNREADABLE
-    assert all(not (root / n).exists() for n in UNREADABLE)
-    assert (root / "black" / "grey.jpg").exists() and (root / "grizzly" / "anim.gif").exists()
-    with Image.open(root / "black" / "grey.jpg") as img:
-        assert img.mode == "L"  # convert=False leaves modes alone
+    before = fingerprints(root)
+    with pytest.raises(SgdlabError, match="never deletes pictures.*quarantine"):
+        verify_images(root, delete=True)
+    assert fingerprints(root) == before
 
 
 def test_custom_quarantine_and_name_clashes(tmp_path: Path) -> None:
     root = tmp_path / "bears"
     (root / "black").mkdir(parents=True)
     (root / "black" / "a.jpg").write_bytes(jpeg_bytes())
-    quarantine = root / "rejects"  # inside the folder, not hidden: must not be re-checked
+    quarantine = tmp_path / "rejects"  # outside the dataset
     for _ in range(2):
         (root / "black" / "bad.jpg").write_text("not a picture")
         report = verify_images(root, quarantine=quarantine)
@@ -162,8 +160,8 @@ def test_custom_quarantine_and_name_clashes(tmp_path: Path) -> None:
 def test_bad_arguments(tmp_path: Path) -> None:
     with pytest.raises(SgdlabError, match="no folder"):
         verify_images(tmp_path / "nowhere")
-    with pytest.raises(SgdlabError, match="either delete"):
-        verify_images(tmp_path, delete=True, quarantine=tmp_path / "q")
+    with pytest.raises(TypeError):
+        verify_images(tmp_path, tmp_path / "q")  # the quarantine is named: quarantine=...
 
 
 @pytest.mark.bears
@@ -171,3 +169,172 @@ def test_real_bears_are_all_readable_rgb(bears_dir: Path) -> None:
     report = verify_images(bears_dir, dry_run=True)
     assert (report.checked, report.ok) == (480, 480)
     assert report.bad == [] and report.converted == []
+
+
+# --- files others can read, a manifest that never misses a move -----------------------------
+
+def test_converted_pictures_and_the_manifest_are_readable_by_others(tmp_path: Path) -> None:
+    import os
+    import stat
+
+    root = make_messy_folder(tmp_path / "bears")
+    old = os.umask(0o022)
+    try:
+        report = verify_images(root)
+    finally:
+        os.umask(old)
+    written = [c.path for c in report.converted] + [report.manifest]
+    assert {p.name: stat.S_IMODE(p.stat().st_mode) for p in written} == \
+        {p.name: 0o644 for p in written}
+
+
+def test_a_failed_write_while_converting_keeps_the_original(tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch
+                                                             ) -> None:
+    import errno
+
+    root = make_messy_folder(tmp_path / "bears")
+    before = fingerprints(root)
+
+    def disk_full(self, fp, *args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(Image.Image, "save", disk_full)
+    with pytest.raises(SgdlabError, match=r"clear\.png.*No space left.*kept untouched"):
+        verify_images(root, quarantine=tmp_path / "q")
+    assert fingerprints(root) == before  # the first conversion failed: all as it was
+    assert not [p for p in root.rglob(".*.tmp")]
+
+
+def test_each_row_is_written_before_its_move(tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    import shutil
+
+    from sgdlab.vision import clean
+
+    root = make_messy_folder(tmp_path / "bears")
+    real_move, moves = shutil.move, []
+
+    def move_then_fail(src, dst):
+        with (root / ".quarantine" / "manifest.csv").open(newline="") as f:
+            listed = {row["file"] for row in csv.DictReader(f)}
+        assert str(Path(src).absolute()) in listed  # the row is there before the move
+        moves.append(src)
+        if len(moves) == 2:
+            raise PermissionError(13, "Permission denied")
+        return real_move(src, dst)
+
+    monkeypatch.setattr(clean.shutil, "move", move_then_fail)
+    with pytest.raises(SgdlabError, match=r"cannot move .*Permission denied.*still in place"):
+        verify_images(root)
+    with (root / ".quarantine" / "manifest.csv").open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert [r["file"] for r in rows] == [str(Path(m).absolute()) for m in moves]
+    assert Path(rows[0]["quarantined_as"]).exists() and not Path(moves[0]).exists()
+    assert Path(moves[1]).exists() and not Path(rows[1]["quarantined_as"]).exists()
+
+
+def test_a_linked_bad_file_is_recorded_where_it_lies_in_the_quarantine(tmp_path: Path) -> None:
+    root = make_messy_folder(tmp_path / "bears")
+    elsewhere = tmp_path / "downloads"
+    elsewhere.mkdir()
+    (elsewhere / "page.jpg").write_text("<html>gone</html>")
+    (root / "black" / "link.jpg").symlink_to(elsewhere / "page.jpg")
+    (root / "black" / "dangling.jpg").symlink_to(elsewhere / "never-there.jpg")
+    report = verify_images(root)
+    with report.manifest.open(newline="") as f:
+        rows = {Path(r["file"]).name: r for r in csv.DictReader(f)}
+    for name in ("link.jpg", "dangling.jpg"):
+        kept = root / ".quarantine" / "black" / name
+        assert rows[name]["quarantined_as"] == str(kept.absolute())
+        assert kept.is_symlink()  # the link moved; what it points to is left alone
+    assert "link to a missing file" in rows["dangling.jpg"]["reason"]
+    assert (elsewhere / "page.jpg").read_text() == "<html>gone</html>"
+
+
+def test_a_linked_class_folder_is_checked_as_the_loader_reads_it(tmp_path: Path) -> None:
+    root = tmp_path / "bears"
+    for c, name in enumerate(["black", "grizzly"]):
+        (root / name).mkdir(parents=True)
+        for i in range(6):
+            (root / name / f"{i}.jpg").write_bytes(jpeg_bytes(10 * c + i))
+    teddys = tmp_path / "downloads" / "teddys"
+    teddys.mkdir(parents=True)
+    for i in range(6):
+        (teddys / f"{i}.jpg").write_bytes(jpeg_bytes(50 + i))
+    (teddys / "page.jpg").write_text("<html>404</html>")
+    (root / "teddys").symlink_to(teddys, target_is_directory=True)
+    report = verify_images(root)
+    assert report.checked == 19
+    assert [b.path.relative_to(root).as_posix() for b in report.bad] == ["teddys/page.jpg"]
+    dls = ImageDataLoaders.from_folder(root, size=16, batch_size=4, device="cpu")
+    assert dls.classes == ["black", "grizzly", "teddys"]
+    assert len(dls.train_items) + len(dls.valid_items) == report.checked - 1
+
+
+@pytest.mark.parametrize("where", ["bears/black/q", "bears/rejects", "bears", "."])
+def test_a_quarantine_the_loader_would_read_is_refused(tmp_path: Path, where: str,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    root = make_messy_folder(tmp_path / "bears")
+    monkeypatch.chdir(tmp_path / "bears")
+    before = fingerprints(root)
+    with pytest.raises(SgdlabError, match=r"quarantine .*(inside|holds)"):
+        verify_images(root, quarantine=tmp_path / where)
+    assert fingerprints(root) == before
+
+
+def test_a_quarantine_beside_a_class_folder_is_refused(tmp_path: Path) -> None:
+    root = make_messy_folder(tmp_path / "bears")
+    with pytest.raises(SgdlabError, match="beside the class folder"):
+        verify_images(root / "black", quarantine=root / "rejects")
+    report = verify_images(root / "black", quarantine=root / ".rejects")  # hidden: fine
+    assert report.quarantine == root / ".rejects"
+    assert (root / ".rejects" / "page.jpg").exists()
+
+
+def test_a_second_run_in_the_middle_of_the_first_does_not_crash_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from sgdlab.vision import clean
+
+    root = make_messy_folder(tmp_path / "bears")
+    real_inspect, nested = clean.inspect_image, []
+
+    def inspect_after_another_run(path):
+        if not nested:  # the other run starts when this one is about to inspect its first file
+            nested.append(None)
+            nested[0] = verify_images(root)
+        return real_inspect(path)
+
+    monkeypatch.setattr(clean, "inspect_image", inspect_after_another_run)
+    first = verify_images(root)
+    other = nested[0]
+    moved = {b.path for b in first.bad} | {b.path for b in other.bad}
+    assert {p.relative_to(root).as_posix() for p in moved} == UNREADABLE | {"grizzly/anim.gif"}
+    assert not {b.path for b in first.bad} & {b.path for b in other.bad}
+    assert_quarantine_matches_manifest(root)
+
+
+def assert_quarantine_matches_manifest(root: Path) -> None:
+    quarantine = root / ".quarantine"
+    held = sorted(p.relative_to(quarantine).as_posix() for p in quarantine.rglob("*")
+                  if p.is_file() and p.name != "manifest.csv")
+    assert held == sorted(UNREADABLE | {"grizzly/anim.gif"})  # each exactly once
+    with (quarantine / "manifest.csv").open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert sorted(Path(r["quarantined_as"]).relative_to(quarantine.absolute()).as_posix()
+                  for r in rows) == held
+    assert sorted(p.name for p in (root / "grizzly").glob("anim*")) == ["anim.png"]
+
+
+def test_two_runs_at_once_share_the_work(tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    for attempt in range(3):
+        root = make_messy_folder(tmp_path / f"bears{attempt}")
+        with ThreadPoolExecutor(2) as pool:
+            reports = list(pool.map(verify_images, [root, root]))
+        assert_quarantine_matches_manifest(root)
+        assert sum(len(r.bad) for r in reports) == len(UNREADABLE) + 1
+        for name in CONVERTED:
+            with Image.open(root / name) as img:
+                assert img.mode == "RGB"

@@ -17,7 +17,8 @@ def _download(args: argparse.Namespace) -> int:
     from sgdlab.vision.download import download_images, format_report
 
     report = download_images(args.urls_file, args.dest, max_pics=args.max_pics,
-                             workers=args.workers, timeout=args.timeout)
+                             workers=args.workers, timeout=args.timeout,
+                             allow_private=args.allow_private)
     print(format_report(report))
     return 0 if report.saved or report.existing else 1
 
@@ -25,8 +26,9 @@ def _download(args: argparse.Namespace) -> int:
 def _verify(args: argparse.Namespace) -> int:
     from sgdlab.vision.clean import format_verify_report, verify_images
 
-    report = verify_images(args.folder, delete=args.delete, quarantine=args.quarantine,
-                           dry_run=args.dry_run)
+    # --delete is refused inside verify_images: sgdlab never deletes a picture
+    report = verify_images(args.folder, quarantine=args.quarantine, dry_run=args.dry_run,
+                           delete=args.delete)
     print(format_verify_report(report))
     return 0
 
@@ -44,17 +46,23 @@ def add_file_commands(actions) -> None:
     p.add_argument("--max-pics", type=int, default=200, help="URLs to try (default 200)")
     p.add_argument("--workers", type=int, default=8, help="parallel downloads (default 8)")
     p.add_argument("--timeout", type=float, default=10.0,
-                   help="seconds allowed per attempt (default 10)")
+                   help="seconds allowed for a whole attempt at one URL, redirects included "
+                        "(default 10)")
+    p.add_argument("--allow-private", action="store_true",
+                   help="also download from loopback and private network addresses (a server "
+                        "on this machine or your network); refused by default")
     p.set_defaults(func=_download)
 
     p = actions.add_parser("verify", help="quarantine unreadable pictures, convert to RGB",
                            description="Decode every picture under FOLDER; move the unreadable "
                                        "ones to a quarantine folder (listed in manifest.csv) "
-                                       "and rewrite the others as RGB.")
+                                       "and rewrite the others as RGB. Nothing is ever "
+                                       "deleted: look at the quarantine, then delete it "
+                                       "yourself.")
     p.add_argument("folder", type=Path, metavar="FOLDER")
-    p.add_argument("--delete", action="store_true",
-                   help="delete unreadable files instead of moving them to quarantine")
+    p.add_argument("--delete", action="store_true", help=argparse.SUPPRESS)  # refused
     p.add_argument("--quarantine", type=Path, default=None, metavar="DIR",
-                   help="where unreadable files go (default FOLDER/.quarantine)")
+                   help="where unreadable files go (default FOLDER/.quarantine); a visible "
+                        "folder inside the dataset is refused, as the loader would read it")
     p.add_argument("--dry-run", action="store_true", help="only report; change nothing")
     p.set_defaults(func=_verify)

@@ -60,8 +60,9 @@ for urls in sorted(bears.glob("urls_*.txt")):
 step("Catching broken downloads", """
     A scraped folder always holds some junk: a web page saved as .jpg, an empty file, a
     picture in a colour mode the network does not expect. verify_images decodes every file,
-    moves the unreadable ones to a quarantine folder with a manifest (it never deletes a photo
-    unless asked to) and rewrites greyscale or transparent pictures as RGB.
+    moves the unreadable ones to a quarantine folder with a manifest (it never deletes a
+    photo: you look at the quarantine, then delete it yourself) and rewrites greyscale or
+    transparent pictures as RGB.
 
     We try it on a scratch copy of three photos plus three kinds of trouble, then check the
     real folder without changing anything (dry_run=True).

@@ -338,3 +338,20 @@ def test_two_runs_at_once_share_the_work(tmp_path: Path) -> None:
         for name in CONVERTED:
             with Image.open(root / name) as img:
                 assert img.mode == "RGB"
+
+
+def test_the_cli_refuses_delete_and_a_quarantine_in_the_dataset(tmp_path: Path, capsys) -> None:
+    from sgdlab import cli
+
+    root = make_messy_folder(tmp_path / "bears")
+    before = fingerprints(root)
+    assert cli.main(["bears", "verify", str(root), "--delete"]) == 2
+    assert "never deletes pictures" in capsys.readouterr().err
+    assert cli.main(["bears", "verify", str(root), "--quarantine", str(root / "black" / "q")]) == 2
+    assert "inside" in capsys.readouterr().err
+    assert fingerprints(root) == before
+    with pytest.raises(SystemExit):
+        cli.main(["bears", "verify", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "--delete" not in text
+    assert "Nothing is ever deleted" in text

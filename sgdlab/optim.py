@@ -144,6 +144,23 @@ def _check_flag(value: object, name: str) -> bool:
     return value
 
 
+_OPTION_CHECKS: dict[str, Callable[[object], object]] = {
+    "lr": check_lr,
+    "momentum": lambda v: check_fraction(v, "momentum", hint="0.9 is a common choice"),
+    "dampening": lambda v: check_fraction(v, "dampening", one=True,
+                                          hint="0 (the default) keeps the whole gradient"),
+    "weight_decay": lambda v: check_number(v, "weight_decay", minimum=0.0,
+                                           hint="1e-4 is typical, 0 turns it off"),
+    "nesterov": lambda v: _check_flag(v, "nesterov"),
+    "foreach": lambda v: _check_flag(v, "foreach"),
+}
+
+
+def _checked_options(options: dict) -> dict:
+    """SGD's settings, each checked (and numbers made Python floats)."""
+    return {name: _OPTION_CHECKS[name](value) for name, value in options.items()}
+
+
 class SGD(torch.optim.Optimizer):
     """Stochastic gradient descent with momentum, dampening, weight decay and Nesterov.
 
@@ -169,26 +186,30 @@ class SGD(torch.optim.Optimizer):
     def __init__(self, params, lr: float = 1e-3, momentum: float = 0.0, dampening: float = 0.0,
                  weight_decay: float = 0.0, nesterov: bool = False, *,
                  foreach: bool = False) -> None:
-        lr = check_lr(lr)
-        momentum = check_fraction(momentum, "momentum", hint="0.9 is a common choice")
-        dampening = check_fraction(dampening, "dampening", one=True,
-                                   hint="0 (the default) keeps the whole gradient")
-        weight_decay = check_number(weight_decay, "weight_decay", minimum=0.0,
-                                    hint="1e-4 is typical, 0 turns it off")
-        nesterov = _check_flag(nesterov, "nesterov")
-        foreach = _check_flag(foreach, "foreach")
-        if nesterov and (momentum <= 0 or dampening != 0):
-            raise SgdlabError("Nesterov momentum needs momentum > 0 and dampening = 0")
         if isinstance(params, torch.Tensor):
             raise SgdlabError("params must be a list of tensors or param-group dicts, got a "
                               "single tensor; pass model.parameters() or [p]")
-        defaults = dict(lr=lr, momentum=momentum, dampening=dampening,
-                        weight_decay=weight_decay, nesterov=nesterov, foreach=foreach)
+        defaults = _checked_options(dict(lr=lr, momentum=momentum, dampening=dampening,
+                                         weight_decay=weight_decay, nesterov=nesterov,
+                                         foreach=foreach))
         try:
             super().__init__(params, defaults)
         except (TypeError, ValueError) as err:
+            if isinstance(err, SgdlabError):
+                raise
             raise SgdlabError(f"SGD needs the parameters to train, e.g. "
                               f"SGD(model.parameters(), lr=0.1): {err}") from err
+
+    def add_param_group(self, param_group: dict) -> None:
+        """``torch.optim``'s, with the checks of ``__init__`` on a group's own settings."""
+        if isinstance(param_group, dict):
+            param_group = {**param_group, **_checked_options(
+                {k: v for k, v in param_group.items() if k in _OPTION_CHECKS})}
+        super().add_param_group(param_group)
+        group = self.param_groups[-1]
+        if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
+            self.param_groups.pop()
+            raise SgdlabError("Nesterov momentum needs momentum > 0 and dampening = 0")
 
     def __setstate__(self, state: dict) -> None:
         super().__setstate__(state)

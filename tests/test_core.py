@@ -333,6 +333,15 @@ def test_update_explains_tensors_it_cannot_use(make, fragment):
         sgdlab.update(*args, lr=0.1)
 
 
+def test_a_starting_guess_of_another_float_dtype_is_converted_to_the_datas():
+    # the old code crashed inside torch (addmv: Float and Double) on a float64 a0
+    x, y = sgdlab.make_linear_data(n=20)
+    h = sgdlab.gradient_descent(x, y, a0=torch.tensor([-1.0, 1.0], dtype=torch.float64),
+                                steps=3)
+    same = sgdlab.gradient_descent(x, y, a0=(-1.0, 1.0), steps=3)
+    assert h.params.dtype == torch.float32 and torch.equal(h.params, same.params)
+
+
 def test_update_with_another_model_skips_the_linear_shape_checks():
     u = torch.linspace(-1, 1, 20)
     y = 2 * u**2

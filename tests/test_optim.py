@@ -168,6 +168,21 @@ def test_bad_hyperparameters_are_explained(kwargs, fragment):
         SGD([torch.zeros(2, requires_grad=True)], **kwargs)
 
 
+def test_a_param_groups_own_settings_get_the_same_checks():
+    p, q = torch.zeros(2, requires_grad=True), torch.zeros(2, requires_grad=True)
+    opt = SGD([{"params": [p], "lr": 1}, {"params": [q], "momentum": 0.5}], lr=0.1)
+    assert opt.param_groups[0]["lr"] == 1.0 and type(opt.param_groups[0]["lr"]) is float
+    for group, fragment in [({"lr": np.float32(0.01)}, "learning rate must be a positive"),
+                            ({"momentum": 1.5}, "momentum must be a number in"),
+                            ({"weight_decay": -1}, "weight_decay must be"),
+                            ({"nesterov": True}, "Nesterov")]:
+        with pytest.raises(SgdlabError, match=fragment):
+            SGD([{"params": [p], **group}], lr=0.1)
+        with pytest.raises(SgdlabError, match=fragment):
+            opt.add_param_group({"params": [torch.zeros(1, requires_grad=True)], **group})
+    assert len(opt.param_groups) == 2
+
+
 def test_bad_parameter_lists_are_explained():
     with pytest.raises(SgdlabError, match="single tensor"):
         SGD(torch.zeros(2, requires_grad=True), lr=0.1)

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import torch
 
+from sgdlab.checks import check_whole_number
 from sgdlab.errors import SgdlabError
 from sgdlab.files import save_figure
 from sgdlab.vision.augment import Augmentation, augment_batch, channel_stats, normalize
@@ -192,13 +193,12 @@ class ImageDataLoaders:
                  std: Sequence[float] = IMAGENET_STD) -> None:
         check_image_size(size)
         mean, std = check_stats(mean, std)
-        if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 2:
-            raise SgdlabError(f"batch_size must be an integer ≥ 2 (BatchNorm needs two images), "
-                              f"got {batch_size!r}; 64 is the usual choice, lower it if memory "
-                              f"runs out")
-        if not isinstance(num_workers, int) or isinstance(num_workers, bool) or num_workers < 0:
-            raise SgdlabError(f"num_workers must be a whole number ≥ 0 (0 picks one thread per "
-                              f"CPU core, at most 8), got {num_workers!r}")
+        check_whole_number(batch_size, "batch_size", minimum=2,
+                           hint="BatchNorm needs two images; 64 is the usual choice, lower it "
+                                "if memory runs out")
+        check_whole_number(num_workers, "num_workers",
+                           hint="0 picks one thread per CPU core, at most 8")
+        seed = check_whole_number(seed, "seed", hint=f"the lecture uses {DEFAULT_SEED}")
         if not (isinstance(augment, (bool, Augmentation)) or augment is None):
             raise SgdlabError(f"augment must be True, False or an Augmentation(...), got "
                               f"{augment!r}")
@@ -234,7 +234,7 @@ class ImageDataLoaders:
 
     def _generator(self) -> torch.Generator:
         """A fresh private generator on the device, seeded with ``seed``."""
-        return torch.Generator(device=self.device).manual_seed(int(self.seed))
+        return torch.Generator(device=self.device).manual_seed(self.seed)
 
     def _labels(self, items: list[Path]) -> torch.Tensor:
         index = {name: i for i, name in enumerate(self.classes)}
@@ -280,8 +280,7 @@ class ImageDataLoaders:
         """
         from matplotlib.figure import Figure
 
-        if not isinstance(n, int) or isinstance(n, bool) or n < 1:
-            raise SgdlabError(f"n must be a positive number of images, got {n!r}")
+        check_whole_number(n, "n", minimum=1, hint="the number of images to show, e.g. 9")
         n = min(n, self.train.n)
         generator = self._generator()
         indices = torch.randperm(self.train.n, generator=generator, device=self.device)[:n]

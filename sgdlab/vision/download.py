@@ -28,7 +28,6 @@ server itself.
 from __future__ import annotations
 
 import ipaddress
-import math
 import os
 import socket
 import ssl
@@ -42,6 +41,7 @@ from dataclasses import dataclass, field
 from http.client import HTTPConnection, HTTPException, HTTPSConnection, IncompleteRead
 from pathlib import Path
 
+from sgdlab.checks import check_number, check_whole_number
 from sgdlab.errors import SgdlabError
 from sgdlab.files import WriteError, remove_stale_temporaries, write_bytes
 
@@ -497,21 +497,6 @@ def download_one(index: int, url: str, dest: Path, timeout: float, retries: int,
     return DownloadFailure(index, url, reason + tries)
 
 
-def _check_count(name: str, value: object, low: int) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or value < low:
-        raise SgdlabError(f"{name} must be a whole number ≥ {low}, got {value!r}")
-    return value
-
-
-def _check_seconds(name: str, value: object, positive: bool, hint: str) -> float:
-    ok = (isinstance(value, (int, float)) and not isinstance(value, bool)
-          and math.isfinite(value) and (value > 0 if positive else value >= 0))
-    if not ok:
-        wanted = "a positive, finite number" if positive else "a finite number ≥ 0"
-        raise SgdlabError(f"{name} must be {wanted} of seconds, got {value!r}; {hint}")
-    return float(value)  # type: ignore[arg-type]
-
-
 def download_images(urls_file: str | os.PathLike, dest: str | os.PathLike, max_pics: int = 200,
                     workers: int = 8, timeout: float = 10, retries: int = 2, *,
                     backoff: float = 0.5, min_bytes: int = 100, max_bytes: int = 20_000_000,
@@ -542,13 +527,14 @@ def download_images(urls_file: str | os.PathLike, dest: str | os.PathLike, max_p
             the pictures saved so far are kept, and the same command fetches the rest.
         KeyboardInterrupt: Ctrl-C; every download stops at once and no partial file is left.
     """
-    _check_count("max_pics", max_pics, 1)
-    _check_count("workers", workers, 1)
-    _check_count("retries", retries, 0)
-    _check_count("min_bytes", min_bytes, 0)
-    _check_count("max_bytes", max_bytes, 1)
-    timeout = _check_seconds("timeout", timeout, True, "10 suits most servers")
-    backoff = _check_seconds("backoff", backoff, False, "0.5 waits 0.5 s, then 1 s, ...")
+    check_whole_number(max_pics, "max_pics", minimum=1, hint="the lecture takes 200 per class")
+    check_whole_number(workers, "workers", minimum=1, hint="8 parallel downloads is plenty")
+    check_whole_number(retries, "retries", hint="2 retries a failure that may be temporary")
+    check_whole_number(min_bytes, "min_bytes")
+    check_whole_number(max_bytes, "max_bytes", minimum=1)
+    timeout = check_number(timeout, "timeout", positive=True, hint="10 s suits most servers")
+    backoff = check_number(backoff, "backoff", minimum=0,
+                           hint="0.5 waits 0.5 s, then 1 s, ... between tries")
     urls = read_urls(urls_file)
     if not urls:
         raise SgdlabError(f"{urls_file} holds no URLs; put one image link per line")

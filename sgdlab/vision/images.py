@@ -24,6 +24,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from sgdlab.checks import check_whole_number
 from sgdlab.errors import SgdlabError
 from sgdlab.vision.augment import normalize
 
@@ -199,10 +200,8 @@ def decode_square(path: Path, side: int, draft: bool = False) -> torch.Tensor:
 
 def check_image_size(size: object) -> int:
     """``size`` if it is a whole number of pixels ≥ 1, else a clear :class:`SgdlabError`."""
-    if not isinstance(size, int) or isinstance(size, bool) or size < 1:
-        raise SgdlabError(f"image size must be a positive integer number of pixels, got {size!r}; "
-                          f"use 224 on a GPU, 64–128 for quick CPU checks")
-    return size
+    return check_whole_number(size, "image size", minimum=1,
+                              hint="use 224 on a GPU, 64–128 for quick CPU checks")
 
 
 def check_stats(mean: Sequence[float], std: Sequence[float]

@@ -11,8 +11,6 @@ paths with a private generator, so the same seed gives the same split on every m
 
 from __future__ import annotations
 
-import math
-import numbers
 import os
 import warnings
 from collections.abc import Sequence
@@ -21,10 +19,11 @@ from pathlib import Path
 import torch
 
 import sgdlab
+from sgdlab.checks import DEFAULT_SEED, check_fraction, check_whole_number
 from sgdlab.errors import SgdlabError
 from sgdlab.vision.images import IMAGE_EXTENSIONS, is_hidden, is_image_file, walk_files
 
-DEFAULT_SEED = 42
+__all__ = ["DEFAULT_SEED", "DataWarning", "default_bears_dir", "find_classes", "split_items"]
 
 
 class DataWarning(UserWarning):
@@ -56,13 +55,9 @@ def split_items(items: Sequence[str | os.PathLike], valid_pct: float = 0.2,
     the same seed gives the same split whatever order the files were listed in, on every
     machine. Returns ``(train, valid)``, each sorted.
     """
-    if (not isinstance(valid_pct, (int, float)) or isinstance(valid_pct, bool)
-            or not math.isfinite(valid_pct) or not 0 < valid_pct < 1):
-        raise SgdlabError(f"valid_pct must be a fraction between 0 and 1, got {valid_pct!r}; "
-                          f"the lecture sets aside 0.2 (20%)")
-    if not isinstance(seed, numbers.Integral) or isinstance(seed, bool):
-        raise SgdlabError(f"seed must be a whole number, got {seed!r}; the lecture uses "
-                          f"{DEFAULT_SEED}")
+    valid_pct = check_fraction(valid_pct, "valid_pct", zero=False,
+                               hint="the lecture sets aside 0.2 (20%)")
+    seed = check_whole_number(seed, "seed", hint=f"the lecture uses {DEFAULT_SEED}")
     paths = sorted(Path(p) for p in items)
     n_valid = round(valid_pct * len(paths))
     if n_valid < 1 or n_valid >= len(paths):
@@ -70,7 +65,7 @@ def split_items(items: Sequence[str | os.PathLike], valid_pct: float = 0.2,
             f"cannot set aside {valid_pct:.0%} of {len(paths)} image(s) and keep some for both "
             f"training and validation; gather more images (a few dozen per class at least)"
         )
-    generator = torch.Generator().manual_seed(int(seed))
+    generator = torch.Generator().manual_seed(seed)
     chosen = set(torch.randperm(len(paths), generator=generator)[:n_valid].tolist())
     train = [p for i, p in enumerate(paths) if i not in chosen]
     valid = [p for i, p in enumerate(paths) if i in chosen]

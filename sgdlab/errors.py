@@ -48,8 +48,8 @@ class UnstableLearningRateWarning(SgdlabWarning):
 
 
 def __getattr__(name: str):
-    # Temporary: keeps ``from sgdlab.errors import check_lr`` (vision/model.py, schedule.py)
-    # working until they import it from sgdlab.checks; then delete this function, the one
+    # Temporary: keeps ``from sgdlab.errors import check_lr`` (vision/model.py) working
+    # until it imports it from sgdlab.checks; then delete this function, the one
     # errors <-> checks import loop that tests/test_architecture.py reports.
     if name == "check_lr":
         from sgdlab.checks import check_lr

@@ -117,7 +117,7 @@ def inspect_image(path: Path) -> str | None:
 
 
 def _save_image(img: Image.Image, path: Path, image_format: str) -> None:
-    remove_stale_temporaries(path.with_suffix(""))  # left by sgdlab before 0.2 (.STEM.*.tmp)
+    remove_stale_temporaries(path.with_suffix(""))  # older sgdlab named them .STEM.*.tmp
     options = {"quality": 95} if image_format in ("JPEG", "WEBP") else {}
     with atomic_path(path) as tmp:
         img.save(tmp, format=image_format, **options)

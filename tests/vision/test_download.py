@@ -1,4 +1,5 @@
-"""download_images against a local web server on 127.0.0.1 (no internet)."""
+"""download_images and fetch_image against a local web server on 127.0.0.1 (no internet;
+the addresses of other hosts are faked, and their connections sent to the local server)."""
 
 from __future__ import annotations
 
@@ -6,9 +7,12 @@ import errno
 import io
 import math
 import os
+import shutil
 import signal
 import socket
+import ssl
 import stat
+import subprocess
 import threading
 import time
 from collections import Counter
@@ -45,7 +49,7 @@ class QuietServer(ThreadingHTTPServer):
 class Server:
     """A tiny web server with one route per kind of trouble; counts requests per path."""
 
-    def __init__(self) -> None:
+    def __init__(self, tls: ssl.SSLContext | None = None) -> None:
         self.stop = threading.Event()  # ends the slow routes when the test is over
         self.hits: Counter[str] = Counter()
         self.user_agents: list[str] = []
@@ -69,7 +73,9 @@ class Server:
                 pass
 
         self.httpd = QuietServer(("127.0.0.1", 0), Handler)
-        self.base = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        if tls is not None:
+            self.httpd.socket = tls.wrap_socket(self.httpd.socket, server_side=True)
+        self.base = f"http{'s' if tls else ''}://127.0.0.1:{self.httpd.server_address[1]}"
         self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True)
         self.thread.start()
 
@@ -304,7 +310,7 @@ def test_malformed_urls_fail_alone_and_non_ascii_paths_are_encoded(server: Serve
 
 
 def test_parse_url_encodes_what_can_be_encoded() -> None:
-    from sgdlab.vision.download import parse_url
+    from sgdlab.vision.fetch import parse_url
 
     assert parse_url("http://example.com/café.jpg").target == "/caf%C3%A9.jpg"
     assert parse_url("http://example.com/a b.jpg?q=ours bär").target == \
@@ -318,16 +324,16 @@ def test_parse_url_encodes_what_can_be_encoded() -> None:
 
 def test_an_unexpected_error_for_one_url_is_that_urls_failure(
         server: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from sgdlab.vision import download
+    from sgdlab.vision import fetch
 
-    real = download.parse_url
+    real = fetch.parse_url
 
     def buggy(url: str):
         if url.endswith("/picture"):
             raise RuntimeError("a bug")
         return real(url)
 
-    monkeypatch.setattr(download, "parse_url", buggy)
+    monkeypatch.setattr(fetch, "parse_url", buggy)
     urls = write_urls(tmp_path / "urls.txt", [f"{server.base}/picture", f"{server.base}/good.jpg"])
     report = download_images(urls, tmp_path / "out", retries=0, **FAST)
     assert [p.name for p in report.saved] == ["00000001.jpg"]
@@ -480,7 +486,7 @@ def test_the_connection_goes_to_the_address_that_was_checked(
 
 
 def test_is_public_address() -> None:
-    from sgdlab.vision.download import is_public_address
+    from sgdlab.vision.fetch import is_public_address
 
     assert is_public_address("93.184.215.14") and is_public_address("2606:4700::1111")
     for address in ("10.1.2.3", "::ffff:192.168.0.1", "fe80::1%eth0", "198.18.0.1"):
@@ -537,3 +543,49 @@ def test_the_cli_takes_allow_private_and_refuses_a_bad_timeout(server: Server, t
         assert cli.main(["bears", "download", str(urls), str(tmp_path / "c"), "--timeout",
                          bad]) == 2
         assert "timeout must be a positive number" in capsys.readouterr().err
+
+
+# --- https: the same promises through TLS ------------------------------------------------------
+
+@pytest.fixture
+def tls_server(tmp_path_factory) -> Iterator[tuple[Server, Path]]:
+    """A local https server whose self-signed certificate names ``bears.example``."""
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        pytest.skip("needs the openssl command to make a certificate")
+    folder = tmp_path_factory.mktemp("tls")
+    key, cert = folder / "key.pem", folder / "cert.pem"
+    subprocess.run([openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", str(key), "-out",
+                    str(cert), "-days", "1", "-subj", "/CN=bears.example", "-addext",
+                    "subjectAltName=DNS:bears.example"], check=True, capture_output=True,
+                   timeout=60)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    s = Server(tls=context)
+    yield s, cert
+    s.close()
+
+
+def test_https_checks_the_name_on_the_pinned_connection_and_keeps_the_deadline(
+        tls_server: tuple[Server, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from sgdlab.vision import fetch
+
+    server, cert = tls_server
+    fake_dns(monkeypatch, {"bears.example": [PUBLIC]})
+    seen = connections_to_the_server(server, monkeypatch)
+    urls = write_urls(tmp_path / "urls.txt", ["https://bears.example/good.jpg"])
+    untrusted = download_images(urls, tmp_path / "a", retries=2, timeout=5, backoff=0.0)
+    assert "certificate is not valid" in untrusted.failures[0].reason
+    assert "tries" not in untrusted.failures[0].reason  # not retried
+
+    monkeypatch.setattr(fetch, "_TLS", ssl.create_default_context(cafile=str(cert)))
+    trusted = download_images(urls, tmp_path / "b", retries=0, timeout=5)
+    assert [p.read_bytes() for p in trusted.saved] == [JPEG]  # SNI and the check: bears.example
+    assert server.hits["/good.jpg"] == 1 and set(seen) == {PUBLIC}
+
+    drip = write_urls(tmp_path / "drip.txt", ["https://bears.example/drip-headers.jpg"])
+    start = time.monotonic()
+    report = download_images(drip, tmp_path / "c", retries=0, timeout=1.5)
+    assert "timed out after 1.5 s" in report.failures[0].reason
+    assert time.monotonic() - start < 2.3

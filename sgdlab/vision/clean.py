@@ -190,6 +190,16 @@ def check_quarantine(folder: Path, quarantine: Path) -> None:
                           f"pictures; {fix}")
 
 
+def _make_folder(quarantine: Path) -> None:
+    try:
+        quarantine.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise SgdlabError(f"cannot make the quarantine folder {quarantine}: "
+                          f"{err.strerror or err}; nothing was moved. Give one you can write to "
+                          f"(quarantine=... or --quarantine DIR), or look first with "
+                          f"dry_run=True / --dry-run") from err
+
+
 def _manifest_row(file: Path, moved_to: Path, reason: str) -> str:
     buffer = io.StringIO()
     csv.writer(buffer).writerow([os.path.abspath(file), os.path.abspath(moved_to), reason])
@@ -263,7 +273,7 @@ def verify_images(folder: str | os.PathLike, *, quarantine: str | os.PathLike | 
             if dry_run:
                 report.bad.append(bad)
                 continue
-            quarantine.mkdir(parents=True, exist_ok=True)
+            _make_folder(quarantine)
             with folder_lock(quarantine):
                 moved = _move_to_quarantine(bad, folder, quarantine, manifest)
             if moved is not None:
@@ -292,7 +302,7 @@ def _convert(path: Path, folder: Path, quarantine: Path, manifest: Path,
     if report.dry_run:
         report.bad.append(BadImage(path, reason))
         return planned
-    quarantine.mkdir(parents=True, exist_ok=True)
+    _make_folder(quarantine)
     with folder_lock(quarantine):
         if not os.path.lexists(path):
             raise FileNotFoundError(path)

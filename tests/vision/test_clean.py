@@ -355,3 +355,12 @@ def test_the_cli_refuses_delete_and_a_quarantine_in_the_dataset(tmp_path: Path, 
     text = " ".join(capsys.readouterr().out.split())
     assert "--delete" not in text
     assert "Nothing is ever deleted" in text
+
+
+def test_a_quarantine_that_cannot_be_made_is_explained(tmp_path: Path) -> None:
+    root = make_messy_folder(tmp_path / "bears")
+    (tmp_path / "a-file").write_text("")
+    before = fingerprints(root)
+    with pytest.raises(SgdlabError, match=r"cannot make the quarantine folder .*nothing was moved"):
+        verify_images(root, quarantine=tmp_path / "a-file" / "q", convert=False)
+    assert fingerprints(root) == before

@@ -28,16 +28,14 @@ from pathlib import Path
 from sgdlab.checks import check_number, check_whole_number
 from sgdlab.errors import SgdlabError
 from sgdlab.files import WriteError, remove_stale_temporaries, write_bytes
+from sgdlab.vision.addresses import WebAddress, is_public_address, parse_url
 from sgdlab.vision.fetch import (
     USER_AGENT,
     Refused,
     Session,
     Stopped,
     TryAgain,
-    WebAddress,
     fetch_image,
-    is_public_address,
-    parse_url,
     sniff_extension,
 )
 

@@ -2,9 +2,10 @@
 
 :func:`fetch_image` is what :func:`sgdlab.vision.download.download_images` does for each URL:
 
-* the URL is checked and made sendable (:func:`parse_url`): non-ASCII characters of the path and
-  query are percent-encoded (``café.jpg`` → ``caf%C3%A9.jpg``), international host names
-  IDNA-encoded; a malformed URL is refused with the reason;
+* the URL is checked and made sendable (:func:`~sgdlab.vision.addresses.parse_url`):
+  non-ASCII characters of the path and query are percent-encoded (``café.jpg`` →
+  ``caf%C3%A9.jpg``), international host names IDNA-encoded; a malformed URL is refused with
+  the reason;
 * ``timeout`` seconds cover the whole attempt: looking up the host, connecting, the headers,
   every redirect and the body, however slowly a server drips (a watchdog cuts the connection
   at the deadline);
@@ -21,15 +22,15 @@ help), :class:`TryAgain` (it may: a time-out, HTTP 503) or :class:`Stopped` (Ctr
 
 from __future__ import annotations
 
-import ipaddress
 import socket
 import ssl
 import threading
 import time
 import urllib.parse
 from contextlib import suppress
-from dataclasses import dataclass
 from http.client import HTTPConnection, HTTPException, HTTPSConnection, IncompleteRead
+
+from sgdlab.vision.addresses import BadURL, WebAddress, is_public_address, parse_url
 
 USER_AGENT = ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
               "Chrome/126.0 Safari/537.36")
@@ -51,7 +52,6 @@ UNTYPED = ("application/octet-stream", "binary/octet-stream", "")
 CHUNK = 64 * 1024
 MAX_REDIRECTS = 5
 REDIRECTS = (301, 302, 303, 307, 308)
-_NAT64 = ipaddress.ip_network("64:ff9b::/96")
 
 
 class Refused(Exception):
@@ -141,93 +141,6 @@ def sniff_extension(head: bytes) -> str | None:
     return None
 
 
-# ------------------------------------------------------------------------------ addresses
-
-@dataclass(frozen=True)
-class WebAddress:
-    """A URL taken apart and made sendable: ``scheme://host:port/target``."""
-
-    scheme: str
-    host: str  # ASCII: IDNA-encoded, or an IP address without brackets
-    port: int
-    target: str  # path and query, percent-encoded
-
-    @property
-    def url(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        default = {"http": 80, "https": 443}[self.scheme]
-        port = "" if self.port == default else f":{self.port}"
-        return f"{self.scheme}://{host}{port}{self.target}"
-
-
-def parse_url(url: str) -> WebAddress:
-    """Check ``url`` and percent-encode what needs it; raise ``Refused`` saying what is wrong.
-
-    Only ``http`` and ``https`` are accepted. Spaces and non-ASCII characters of the path and
-    query are percent-encoded as UTF-8 (what browsers do); ``%XX`` already there is kept. A
-    non-ASCII host name is IDNA-encoded; a host label longer than 63 characters, a name
-    longer than 253, or a broken ``[IPv6]`` literal is malformed.
-    """
-    try:
-        parts = urllib.parse.urlsplit(url.strip())
-        port = parts.port
-    except ValueError as err:
-        raise Refused(f"malformed URL ({err})") from None
-    if parts.scheme.lower() not in ("http", "https"):
-        raise Refused("not an http(s) URL")
-    scheme = parts.scheme.lower()
-    host = parts.hostname or ""
-    if not host:
-        raise Refused("malformed URL (no host name)")
-    if ":" in host:  # an IPv6 literal; urlsplit checked the brackets
-        try:
-            host = str(ipaddress.IPv6Address(host.split("%")[0]))
-        except ValueError:
-            raise Refused(f"malformed URL (bad IPv6 address {host!r})") from None
-    else:
-        host = _ascii_host(host.rstrip("."))
-    target = urllib.parse.quote(parts.path or "/", safe="/%:@!$&'()*+,;=-._~")
-    if parts.query:
-        target += "?" + urllib.parse.quote(parts.query, safe="/?%:@!$&'()*+,;=-._~")
-    default = 443 if scheme == "https" else 80
-    return WebAddress(scheme, host, port if port is not None else default, target)
-
-
-def _ascii_host(host: str) -> str:
-    try:
-        ascii_host = host.encode("idna").decode("ascii")
-    except UnicodeError as err:
-        labels = host.split(".")
-        longest = max(labels, key=len)
-        why = (f"the host name part {longest[:20]}… has {len(longest)} characters, at most 63 "
-               f"are allowed" if len(longest) > 63 else f"bad host name ({err})")
-        raise Refused(f"malformed URL ({why})") from None
-    if len(ascii_host) > 253 or not all(c.isalnum() or c in "-._" for c in ascii_host):
-        raise Refused(f"malformed URL (bad host name {host[:40]!r})")
-    return ascii_host.lower()
-
-
-def is_public_address(address: str) -> bool:
-    """True for an address on the public internet.
-
-    Refused: loopback, private, link-local, reserved, multicast, unspecified (``ipaddress``'s
-    ``is_global`` and ``is_multicast``), also when wrapped in an IPv6 form that carries an IPv4
-    address (IPv4-mapped ``::ffff:10.0.0.5``, NAT64, 6to4, Teredo).
-    """
-    ip = ipaddress.ip_address(address.split("%")[0])
-    inner: list[ipaddress.IPv4Address | ipaddress.IPv6Address] = [ip]
-    if isinstance(ip, ipaddress.IPv6Address):
-        if ip.ipv4_mapped is not None:
-            inner.append(ip.ipv4_mapped)
-        if ip.sixtofour is not None:
-            inner.append(ip.sixtofour)
-        if ip.teredo is not None:
-            inner += list(ip.teredo)
-        if ip in _NAT64:
-            inner.append(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
-    return all(a.is_global and not a.is_multicast for a in inner)
-
-
 def _resolve(host: str, port: int, deadline: float, session: Session) -> list[str]:
     """The addresses of ``host``, waiting no longer than the attempt's deadline.
 
@@ -307,7 +220,10 @@ def fetch_image(url: str, timeout: float = 10, min_bytes: int = 100,
     session = session if session is not None else Session()
     deadline = time.monotonic() + timeout
     for _ in range(MAX_REDIRECTS + 1):
-        address = parse_url(url)
+        try:
+            address = parse_url(url)
+        except BadURL as err:
+            raise Refused(str(err)) from None
         addresses = _resolve(address.host, address.port, deadline, session)
         if not allow_private:
             private = [a for a in addresses if not is_public_address(a)]

@@ -310,7 +310,7 @@ def test_malformed_urls_fail_alone_and_non_ascii_paths_are_encoded(server: Serve
 
 
 def test_parse_url_encodes_what_can_be_encoded() -> None:
-    from sgdlab.vision.fetch import parse_url
+    from sgdlab.vision.addresses import parse_url
 
     assert parse_url("http://example.com/café.jpg").target == "/caf%C3%A9.jpg"
     assert parse_url("http://example.com/a b.jpg?q=ours bär").target == \
@@ -486,7 +486,7 @@ def test_the_connection_goes_to_the_address_that_was_checked(
 
 
 def test_is_public_address() -> None:
-    from sgdlab.vision.fetch import is_public_address
+    from sgdlab.vision.addresses import is_public_address
 
     assert is_public_address("93.184.215.14") and is_public_address("2606:4700::1111")
     for address in ("10.1.2.3", "::ffff:192.168.0.1", "fe80::1%eth0", "198.18.0.1"):

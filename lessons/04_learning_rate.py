@@ -4,6 +4,8 @@ Too low, good, and just under or over the limit 2/lambda_max: where gradient des
 converges or diverges.
 """
 
+import warnings
+
 import matplotlib.pyplot as plt
 import torch
 
@@ -37,7 +39,9 @@ step("Five learning rates, 100 steps each", """
 
     The last run would blow up, so we ask gradient_descent to stop and return what it
     recorded (on_divergence="stop"); history.diverged_at is the step where the loss
-    exploded.
+    exploded. Before it starts, gradient_descent warns (an UnstableLearningRateWarning)
+    that this lr is at or past 2/lam_max: the loss must grow, even in a run too short to
+    see it explode. We print the warning's message under that run.
 """)
 rates = {
     "too low": 0.01,
@@ -48,7 +52,10 @@ rates = {
 }
 histories = {}
 for name, lr in rates.items():
-    h = sgdlab.gradient_descent(x, y, a0=(-1.0, 1.0), lr=lr, steps=100, on_divergence="stop")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", sgdlab.UnstableLearningRateWarning)
+        h = sgdlab.gradient_descent(x, y, a0=(-1.0, 1.0), lr=lr, steps=100,
+                                    on_divergence="stop")
     histories[name] = h
     factors = f"{abs(1 - lr * lam_min):.3f}, {abs(1 - lr * lam_max):.3f}"
     if h.diverged:
@@ -56,6 +63,8 @@ for name, lr in rates.items():
     else:
         ending = f"final loss {h.full_losses()[-1].item():.4f}"
     print(f"{name:>21}: lr {lr:.4f}  factors {factors}  -> {ending}")
+    for warning in caught:
+        print(f"{'':>23}warning: {warning.message}")
 
 # %%
 step("What a divergence looks like", """

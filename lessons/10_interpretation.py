@@ -19,7 +19,6 @@ step("A trained model", """
     when one of them is in this folder; otherwise we train one now with lesson 8's recipe.
 """)
 config = lesson_config()
-recipe = config.recipe
 dls = config.loaders()
 learn = config.learner(dls)
 saved, trained_now = stage_one(config, learn, "bears-stage-2", "bears-stage-1")

@@ -46,13 +46,3 @@ class UnstableLearningRateWarning(SgdlabWarning):
     the loss cannot settle and grows once that direction dominates, even if the run ends first.
     """
 
-
-def __getattr__(name: str):
-    # Temporary: keeps ``from sgdlab.errors import check_lr`` (vision/model.py) working
-    # until it imports it from sgdlab.checks; then delete this function, the one
-    # errors <-> checks import loop that tests/test_architecture.py reports.
-    if name == "check_lr":
-        from sgdlab.checks import check_lr
-
-        return check_lr
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -187,6 +187,8 @@ def test_lesson4_stability_limit(runs):
     assert over.diverged_at is not None and over.diverged_at <= 100
     assert over.steps == over.diverged_at - 1
     assert f"diverged at step {over.diverged_at}" in run.output
+    assert run.output.count("warning: lr=") == 1          # only the run past 2/lam_max warns
+    assert "warning: lr=" in run.output.split("just over the limit:")[1]
     assert isinstance(run.ns["divergence"], sgdlab.DivergenceError)
     assert f"DivergenceError: {run.ns['divergence']}" in run.output
 
@@ -204,6 +206,9 @@ def test_lesson5_steps_per_epoch_and_noise(runs):
     assert relative.median() > 0.1
     assert small.full_losses()[-1] < 0.1 * full.full_losses()[-1]
     assert [len(small.batch(k)) for k in range(1, 14)] == [8] * 12 + [4]
+    # the readable and the fast path of sgdlab.SGD side by side: the same numbers
+    assert run.ns["same_numbers"] is True and run.ns["speed_ratio"] > 0
+    assert "after 300 steps the two copies are equal bit for bit: True" in run.output
 
 
 def test_lesson6_validation_picks_the_degree(runs):

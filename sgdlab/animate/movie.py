@@ -140,7 +140,8 @@ class Movie:
     # -- frames -----------------------------------------------------------------------------
     def draw_frame(self, k: int) -> list[Artist]:
         """Set every moving artist to frame ``k``; returns them. Draws nothing itself."""
-        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 0 <= k < self.frames:
+        k = check_whole_number(k, "frame")
+        if k >= self.frames:
             raise SgdlabError(f"frame must be a whole number from 0 to {self.frames - 1}, "
                               f"got {k!r}")
         for panel in self.panels:

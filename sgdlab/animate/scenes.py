@@ -27,7 +27,7 @@ from sgdlab.animate.movie import Movie
 from sgdlab.animate.panels import LineFit, LossCurve, line_limits
 from sgdlab.animate.replay import truncate
 from sgdlab.animate.surface import LossSurface, ParameterSpace, parameter_limits
-from sgdlab.checks import check_whole_number
+from sgdlab.checks import DEFAULT_SEED, check_whole_number
 from sgdlab.data import make_linear_data
 from sgdlab.errors import SgdlabError, UnstableLearningRateWarning
 from sgdlab.history import History
@@ -172,7 +172,7 @@ class SceneOptions:
     steps: int = 100
     batch_size: int = 10
     noise: str = "uniform"
-    seed: int = 42
+    seed: int = DEFAULT_SEED
     n: int = 100
     size: tuple[int, int] | None = None
 

@@ -28,7 +28,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from sgdlab.errors import SgdlabError, check_lr
+from sgdlab.checks import check_lr, check_whole_number
+from sgdlab.errors import SgdlabError
 
 #: Architecture name → (torchvision constructor name, name of its ImageNet weights enum).
 ARCHITECTURES = {
@@ -174,9 +175,8 @@ def create_model(n_classes: int, arch: str = "resnet34", weights: Weights = None
         seed: makes the random initial weights repeatable. The weights are drawn inside
             ``torch.random.fork_rng``, so the caller's global random stream is left as it was.
     """
-    if isinstance(n_classes, bool) or not isinstance(n_classes, int) or n_classes < 2:
-        raise SgdlabError(f"a classifier needs at least 2 classes, got {n_classes!r}; "
-                          f"check that each class has its own folder")
+    check_whole_number(n_classes, "n_classes (a classifier needs at least 2 classes)", minimum=2,
+                       hint="check that each class has its own folder")
     if head not in HEADS:
         raise SgdlabError(f"unknown head {head!r}; choose one of {', '.join(HEADS)}")
     check_arch(arch)

@@ -52,11 +52,11 @@ def _check_cycle(max_lr: float, div: float, div_final: float) -> None:
 
 
 def _check_moms(moms: tuple[float, float, float]) -> None:
-    if (isinstance(moms, (str, bytes)) or not isinstance(moms, Sequence) or len(moms) != 3
-            or any(isinstance(m, bool) or not isinstance(m, (int, float)) or not 0.0 <= m < 1.0
-                   for m in moms)):
+    if isinstance(moms, (str, bytes)) or not isinstance(moms, Sequence) or len(moms) != 3:
         raise SgdlabError(f"moms must be three momenta in [0, 1), got {moms!r}; fastai uses "
                           f"(0.95, 0.85, 0.95)")
+    for m in moms:
+        check_fraction(m, "each of moms", hint="fastai uses (0.95, 0.85, 0.95)")
 
 
 def _two_phase(pct: float, start: float, middle: float, end: float, pct_start: float) -> float:

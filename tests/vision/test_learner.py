@@ -380,3 +380,20 @@ def test_bears_end_to_end_on_a_few_batches(bears_dir, tmp_path) -> None:
     assert probs == pytest.approx(interp.probs[i], abs=1e-4)
     assert index == int(interp.preds[i])
     assert interp.plot_top_losses(3, tmp_path / "top.png").read_bytes()[:8] == PNG_MAGIC
+
+
+def test_losses_on_the_cpu_are_read_at_once_without_running_a_step_ahead() -> None:
+    from sgdlab.vision.device import read_one_step_late
+
+    ran = []
+
+    def steps():
+        for i in range(3):
+            ran.append(i)
+            yield torch.tensor(float(i)), f"step {i}"
+
+    for value, info in read_one_step_late(steps()):
+        assert ran[-1] == int(value) and info == f"step {int(value)}"   # nothing ran ahead
+        if value == 1:
+            break
+    assert ran == [0, 1]

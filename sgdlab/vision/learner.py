@@ -100,17 +100,15 @@ class Learner:
                               "model use load_learner(path)")
         self.arch, self.head = arch, head
         self.model_dir = Path(model_dir)
-        self.seed = seed
-        self.progress, self.log = progress, log
+        self.seed, self.progress, self.log = seed, progress, log
         self.loss_func = F.cross_entropy if loss_func is None else loss_func
         self.device = default_device(device if device is not None
                                      else getattr(dls, "device", None))
         self.model = model.to(self.device, memory_format=memory_format(self.device))
         self._dls = None
         self.dls = dls
-        # The optimizer's fast path (torch._foreach_*) on a GPU, where it saves kernel launches;
-        # on a CPU the readable loop was as fast for ResNet34 (benchmarks/optimizer.py). Both
-        # give the same numbers bit for bit.
+        # SGD's fast path (torch._foreach_*) on a GPU; on a CPU the readable loop was as fast
+        # for ResNet34 (benchmarks/optimizer.py). Both give the same numbers bit for bit.
         self.opt = SGD([{"params": ps} for ps in vision_model.group_parameters(self.model)],
                        lr=DEFAULT_LR, momentum=self.momentum, weight_decay=wd,
                        foreach=self.device.type == "cuda")

@@ -336,7 +336,7 @@ def test_download_saves_the_pictures_and_reports_failures(picture_server, tmp_pa
                     f"{picture_server}/teddys/00000000.jpg\n{picture_server}/grizzly/x.jpg\n")
     dest = tmp_path / "downloaded"
     assert cli.main(["bears", "download", str(urls), str(dest), "--max-pics", "3",
-                     "--workers", "2", "--timeout", "5"]) == 0
+                     "--workers", "2", "--timeout", "5", "--allow-private"]) == 0
     out = capsys.readouterr().out
     assert sorted(p.name for p in dest.iterdir()) == ["00000000.jpg", "00000002.jpg"]
     assert "2 picture(s) downloaded" in out and "1 of 3 URL(s) failed" in out

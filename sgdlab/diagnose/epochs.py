@@ -126,12 +126,13 @@ def _valid_loss_rose(table: EpochTable, noise: Noise) -> str:
     if valid[-1] <= (1 + VALID_LOSS_STEP) * valid[lowest]:
         return ""
     errors = table.error_rates
-    best = min(range(len(table)), key=errors.__getitem__)
-    trend = error_trend(errors, noise)
+    since = errors[lowest:]  # the error rate while the validation loss rose
+    best = lowest + min(range(len(since)), key=since.__getitem__)
+    trend = error_trend(since, noise)
     rise = end_rise(errors, noise)
-    if trend.falling and errors[best] < errors[0]:
-        how = (f"kept improving ({number(errors[0])} to {number(errors[best])} at epoch "
-               f"{best + 1}, {trend.describe(noise)})")
+    if trend is not None and trend.falling and errors[best] < errors[lowest]:
+        how = (f"kept improving ({number(errors[lowest])} at epoch {lowest + 1} to "
+               f"{number(errors[best])} at epoch {best + 1}, {trend.describe(noise)})")
     elif rise is not None and rise.rise > rise.margin:
         how = "has not stayed worse than its best"
     else:

@@ -430,6 +430,7 @@ def test_the_vision_learners_recorder_is_understood():
     ("1.0, 0.5, 0.1", "str"),
     ({"train_loss": 1.0, "valid_loss": 0.5, "error_rate": 0.1}, "dict"),
     ({"format": "sgdlab-learner-1"}, "holds no epoch table"),
+    ({"format": "sgdlab-learner-1", "run": None}, "holds no epoch table"),
     (SimpleNamespace(rows=[]), "no epochs"),
     ([(1.0, 0.5)], "2 values"),
     ([(1.0, 0.5, 0.1, 3.0)], "4 values"),

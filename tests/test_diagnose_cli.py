@@ -114,7 +114,7 @@ def test_the_table_as_sgdlab_prints_it(tmp_path, capsys):
     path = tmp_path / "train-output.txt"
     path.write_text("data: bears: 384 training and 96 validation images of 3 classes (black, "
                     "grizzly, teddys), 128 px, on cpu\nmodel: resnet18\n"
-                    f"{printed_table(ROWS)}\n\ndiagnosis: something printed later\n")
+                    f"{printed_table(ROWS)}\n2 stages trained in 3 minutes\n\ndiagnosis: ...\n")
     table = read_epoch_table(path)
     assert (len(table), table.n_valid, table.n_classes) == (9, 96, 3)
     assert table.error_rates == pytest.approx([e for _, _, e in ROWS], abs=1e-6)

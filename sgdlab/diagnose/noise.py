@@ -257,10 +257,12 @@ class Chance:
         return self.error >= self.level - self.margin
 
     def describe(self, noise: Noise) -> str:
-        return (f"guessing among {self.classes} classes is wrong {number(self.level)} of the "
-                f"time, and {noise.where()} a model must beat that by more than "
-                f"{number(self.margin)} ({critical_z():.3g} standard errors plus half an "
-                f"image) to show it learned anything")
+        """``"the error rate 0.66 is within noise of 0.6667, the error rate of guessing..."``."""
+        relation = "above" if self.error > self.level else "within noise of"
+        return (f"the error rate {number(self.error)} is {relation} {number(self.level)}, the "
+                f"error rate of guessing among {self.classes} classes; {noise.where()} a model "
+                f"must beat that by more than {number(self.margin)} ({critical_z():.3g} "
+                f"standard errors plus half an image) to show it learned anything")
 
 
 def chance_test(error: float, classes: int, noise: Noise) -> Chance:

@@ -155,6 +155,8 @@ def _read_printed(path: Path, lines: list[str], header: int) -> EpochTable:
         try:
             rows.append(tuple(float(token) for token in tokens[1:4]))
         except ValueError:
+            if rows:
+                break  # a line of prose after the table
             raise SgdlabError(f"{path}, line {number}: expected an epoch number and three "
                               f"numbers (train_loss valid_loss error_rate), got "
                               f"{line.strip()!r}") from None

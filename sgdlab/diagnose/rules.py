@@ -216,9 +216,7 @@ def _chance_evidence(table: EpochTable, noise: Noise) -> str | None:
         return None
     chance = chance_test(last, table.n_classes, noise)
     if chance.at_chance:
-        relation = "above" if last > chance.level else "within noise of"
-        return (f"the error rate {number(last)} is {relation} the chance level: "
-                f"{chance.describe(noise)}")
+        return chance.describe(noise)
     uniform = math.log(table.n_classes)
     floor = CHANCE_LOSS_FRACTION * uniform
     if min(table.train_losses) >= floor and min(table.valid_losses) >= floor:

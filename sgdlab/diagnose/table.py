@@ -100,10 +100,10 @@ def _unwrap(rows):
     if rows is None:
         raise SgdlabError(f"got None instead of epochs; {FORMAT_HINT}")
     if isinstance(rows, Mapping):
-        record = rows.get("run", rows)
+        record = rows.get("run") if "format" in rows else rows
         if isinstance(record, Mapping) and "rows" in record:
             return record["rows"], record.get("n_valid"), record.get("n_classes")
-        if "run" not in rows and "format" in rows:
+        if "format" in rows:
             raise SgdlabError("this checkpoint holds no epoch table (it was saved before "
                               "sgdlab recorded runs in checkpoints); diagnose the CSV written "
                               "beside it, or train again")

@@ -107,15 +107,17 @@ show_png(recorder.plot_lr(figure_path("schedule")))
 # %%
 step("What diagnose says", """
     sgdlab.diagnose reads the epoch table and names the lecture's four problems (learning
-    rate too high or too low, too few or too many epochs) or says nothing is wrong, with the
-    numbers behind its verdict. Lesson 11 provokes each problem on purpose.
+    rate too high or too low, too few or too many epochs), says when the model has learned
+    nothing yet, or says nothing is wrong, with the numbers behind its verdict. Lesson 11
+    provokes each problem on purpose.
 
-    It reads patterns, not causes. From scratch the early epochs are jumpy: at the top of the
-    one-cycle schedule the weights move a lot, and the validation loss can spike while the
-    BatchNorm layers' running statistics catch up. diagnose may read such a bump in the
-    error rate as "too many epochs". Its advice to stop at the best epoch does not carry
-    over to one-cycle training, where a shorter run also has a shorter schedule: compare the
-    best and the last epoch, and if they are close, the run is fine.
+    It judges against noise. The error rate is measured on a few dozen validation photos,
+    so it moves by a photo or two from one epoch to the next even when the model does not
+    get better or worse. The recorder tells diagnose how many validation photos there are,
+    and diagnose counts a change only when chance alone would rarely make it, saying how
+    big it had to be. From scratch the early epochs are jumpy: at the top of the one-cycle
+    schedule the weights move a lot; such a bump in the middle of a run is not overfitting,
+    only worse last epochs are.
 """)
 verdict = diagnose(recorder)
 print(verdict)

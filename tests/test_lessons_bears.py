@@ -29,7 +29,8 @@ from sgdlab.vision.lesson_config import BearsNotFoundError, keep_per_class, less
 from sgdlab.vision.recipe import default_size
 
 NUMBERS = [7, 8, 9, 10, 11]
-PROBLEMS = {"lr_too_high", "lr_too_low", "too_few_epochs", "too_many_epochs", "none"}
+PROBLEMS = {"lr_too_high", "lr_too_low", "too_few_epochs", "too_many_epochs", "not_learning",
+            "none"}
 
 
 @dataclass
@@ -217,12 +218,15 @@ def test_lesson11_diagnoses_the_lecture_tables_and_four_runs(bear_runs):
     run = bear_runs[11]
     ns = run.ns
     expected = {"lr 0.5, 1 epoch": "lr_too_high", "lr 1e-5, 5 epochs": "lr_too_low",
-                "1 epoch": "too_few_epochs", "40 epochs, 90% held out": "too_many_epochs",
-                "default lr, 4 epochs": "none"}
+                "1 epoch": "too_few_epochs", "default lr, 4 epochs": "none",
+                # the lecture called it overfitting, but its error rate ends at its best
+                # (0.062) and the rise in between is within noise: honestly, nothing wrong
+                "40 epochs, 90% held out": "none"}
     for name, table in ns["lecture_tables"].items():
         verdict = diagnose(table)
         assert verdict.problem == expected[name]
         assert f"{name:24s} -> {verdict.title}" in run.output
+    assert "within noise" in diagnose(ns["lecture_tables"]["40 epochs, 90% held out"]).evidence
     runs = ns["runs"]
     assert list(runs) == ["lr_too_high", "lr_too_low", "too_few_epochs", "too_many_epochs"]
     for intended, recorder in runs.items():
@@ -262,7 +266,7 @@ def test_lesson_config_quick_and_real_runs(tmp_path):
 
 def test_lesson_config_weights(tmp_path):
     env = {"SGDLAB_BEARS": str(tmp_path), "SGDLAB_DEVICE": "cpu"}
-    with pytest.raises(SgdlabError, match="SGDLAB_WEIGHTS=.*not a file"):
+    with pytest.raises(SgdlabError, match="SGDLAB_WEIGHTS=.*: no such file"):
         lesson_config({**env, "SGDLAB_WEIGHTS": str(tmp_path / "missing.pth")})
     weights = tmp_path / "resnet34.pth"
     weights.write_bytes(b"")
@@ -302,8 +306,10 @@ def test_checkpoints_of_another_run_are_not_reused(tmp_path, monkeypatch):
     for name, arch, size in (("mine", config.recipe.arch, config.recipe.size),
                              ("other-size", config.recipe.arch, 224),
                              ("other-arch", "resnet50", config.recipe.size)):
-        torch.save({"format": CHECKPOINT_FORMAT, "arch": arch, "size": size},
-                   models / f"{name}.pth")
+        torch.save({"format": CHECKPOINT_FORMAT, "arch": arch, "head": "fastai",
+                    "classes": ["black", "grizzly", "teddys"], "size": size,
+                    "mean": [0.5, 0.5, 0.5], "std": [0.2, 0.2, 0.2],
+                    "state_dict": {"w": torch.zeros(1)}}, models / f"{name}.pth")
     (models / "junk.pth").write_bytes(b"not a checkpoint")
     assert config.checkpoint("mine") == Path("models") / "mine.pth"
     assert config.checkpoint("other-size") is None and config.checkpoint("other-arch") is None

@@ -119,14 +119,17 @@ step("Too many epochs", """
     Overfitting is hard to provoke: the lecture switched off everything that protects
     against it (no augmentation, no dropout, no weight decay), held out 90% of the photos
     and trained for 40 epochs. We do the same: a head without dropout, weight decay 0, no
-    augmentation, a handful of training photos per class and the full validation set,
+    augmentation, a handful of training photos per class and every other photo held out
+    for validation (the more validation photos, the smaller the change they can show),
     many epochs at a constant learning rate. The training loss goes to almost 0: the model
     learns those few photos by heart, and the error rate on the others gets better, then
     worse. diagnose names it only if the last epochs are worse than the best ones by more
     than the noise of this many validation images; its evidence says by how much they had
     to be worse.
 """)
-few_photos = (classes, keep_per_class(all_train, config.overfit_photos), all_valid)
+few_train = keep_per_class(all_train, config.overfit_photos)
+held_out = sorted(set(all_train + all_valid) - set(few_train))   # every other photo
+few_photos = (classes, few_train, held_out)
 memorize = config.loaders(size=size, batch_size=8, augment=False, split=few_photos)
 print(f"{len(few_photos[1])} training photos, {len(few_photos[2])} validation photos")
 overfit = new_learner(memorize, head="linear", wd=0.0)

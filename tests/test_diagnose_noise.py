@@ -356,3 +356,33 @@ def test_evidence_claims_agree_on_runs_that_learn_and_wobble(counts):
     rows = [(1.0 / (1 + i), 0.4 + 0.01 * (i % 3), k / 96) for i, k in enumerate(counts)]
     for n_valid in (None, 96):
         check_claims(rows, diagnose(rows, n_valid=n_valid).evidence)
+
+
+# The error rates of lesson 11's overfitting run on the real photos (24 training photos, 456
+# held out, resnet18 at 64 px, seed 42): 0.259 at epoch 15, then a slow, lasting rise.
+LESSON_11_OVERFIT = [0.653509, 0.497807, 0.425439, 0.414474, 0.412281, 0.385965, 0.381579,
+                     0.357456, 0.313596, 0.304825, 0.282895, 0.278509, 0.276316, 0.269737,
+                     0.258772, 0.274123, 0.276316, 0.274123, 0.267544, 0.271930, 0.263158,
+                     0.267544, 0.287281, 0.289474, 0.285088, 0.298246, 0.300439, 0.307018,
+                     0.313596, 0.315789]
+
+
+def test_a_long_lasting_rise_is_seen_at_the_longer_scale():
+    # 30 epochs: the last 6 average 0.303 against 0.270 at best, 15 images of 456 -- not yet
+    table = EpochTable((0.45,) * 30, (0.50,) * 30, tuple(LESSON_11_OVERFIT), 456)
+    assert too_many_epochs(table) is None
+    # the same rise held for 10 more epochs is more than noise at the scale of 8 epochs,
+    # though the last 3 epochs alone against the best 2 never clear their bar
+    longer = tuple(LESSON_11_OVERFIT + [0.31, 0.318, 0.32, 0.314, 0.322, 0.318, 0.316, 0.32,
+                                        0.324, 0.318])
+    found = too_many_epochs(EpochTable((0.45,) * 40, (0.50,) * 40, longer, 456))
+    assert found is not None and "at each of 2 window sizes" in found.evidence
+    assert "(33-40)" in found.evidence
+
+
+def test_a_plateau_above_the_best_is_usually_caught_on_many_images():
+    rng = np.random.default_rng(11)
+    path = np.concatenate([np.linspace(0.6, 0.26, 12), np.full(8, 0.26), np.full(25, 0.31)])
+    runs = noisy_errors(rng, path, 200, len(path), n=456)
+    caught = sum(fires(errors, n=456) for errors in runs) / len(runs)
+    assert caught >= 0.8, f"caught in only {caught:.0%} of runs"

@@ -210,4 +210,4 @@ def lesson_config(environ: Mapping[str, str] | None = None) -> LessonConfig:
                         recipe=replace(recipe, unfreeze_epochs=2), train_per_class=None,
                         valid_per_class=None, lr_find_steps=100, problem_size=64,
                         problem_arch="resnet18", problem_photos=(None, None), overfit_photos=8,
-                        overfit_epochs=30)
+                        overfit_epochs=40)

@@ -129,6 +129,23 @@ def test_a_printout_with_two_tables_is_read_at_its_last(tmp_path):
     assert len(read_epoch_table(path)) == len(ROWS)
 
 
+def test_a_captured_terminal_with_progress_bars_between_the_rows(tmp_path):
+    # `sgdlab bears train > out.log 2>&1`: tqdm's bars (\r-separated) and blank lines sit
+    # between the rows of the table
+    header, *rows = printed_table(ROWS).split("\n")
+    bars = [f"epoch {i}:  50%|#####     | 6/12 [00:19<00:18,  3.16s/it, loss=0.69]\r"
+            f"validating: 100%|##########| 4/4 [00:01<00:00]\r\n" for i in range(1, 10)]
+    text = "data: bears: 384 training and 96 validation images of 3 classes, 128 px\n"
+    text += header + "\n" + "".join(f"\n{bar}{row}\n" for bar, row in zip(bars, rows,
+                                                                        strict=True))
+    text += "\ndiagnosis: Too many epochs. ...\nsaved: models/bears.pth\n"
+    path = tmp_path / "out.log"
+    path.write_text(text)
+    table = read_epoch_table(path)
+    assert (len(table), table.n_valid) == (len(ROWS), 96)
+    assert table.error_rates == pytest.approx([e for _, _, e in ROWS], abs=1e-6)
+
+
 def test_a_printed_table_with_a_blown_up_loss(tmp_path, capsys):
     path = tmp_path / "lr05.txt"
     path.write_text("epoch  train_loss  valid_loss  error_rate  time\n"

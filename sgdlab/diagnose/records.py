@@ -144,14 +144,19 @@ def _last_printed_header(lines: list[str]) -> int | None:
     return found[-1] if found else None
 
 
+def _is_progress_bar(line: str) -> bool:
+    """A fragment of a tqdm bar (``epoch 3:  40%|####  | 2/5 [...]``) or its erasing blanks."""
+    return "%|" in line
+
+
 def _read_printed(path: Path, lines: list[str], header: int) -> EpochTable:
     rows = []
     for number, line in enumerate(lines[header + 1:], start=header + 2):
         tokens = line.split()
+        if not tokens or _is_progress_bar(line):
+            continue  # blank lines, and in a captured terminal tqdm's bars between the rows
         if len(tokens) < 4 or not tokens[0].isdigit():
-            if rows or tokens:
-                break  # the table ended (blank lines right under the header are skipped)
-            continue
+            break  # the table ended
         try:
             rows.append(tuple(float(token) for token in tokens[1:4]))
         except ValueError:

@@ -209,6 +209,7 @@ class ImageDataLoaders:
         self.classes = list(classes)
         self.train_items, self.valid_items = list(train_items), list(valid_items)
         self.size, self.seed = size, seed
+        self.valid_pct: float | None = None  # known when from_folder drew the split
         self.mean, self.std = mean, std
         self.device = _with_index(default_device(device))
         if augment is True:
@@ -267,8 +268,10 @@ class ImageDataLoaders:
         path = Path(path)
         classes, items = find_classes(path)
         train_items, valid_items = split_items(items, valid_pct=valid_pct, seed=seed)
-        return cls(path, classes, train_items, valid_items, size=size, batch_size=batch_size,
-                   device=device, augment=augment, seed=seed, num_workers=num_workers)
+        dls = cls(path, classes, train_items, valid_items, size=size, batch_size=batch_size,
+                  device=device, augment=augment, seed=seed, num_workers=num_workers)
+        dls.valid_pct = valid_pct
+        return dls
 
     def show_batch(self, out: str | os.PathLike, n: int = 9) -> Path:
         """Save a grid of ``n`` training images, as augmented, with their labels.

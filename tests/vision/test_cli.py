@@ -174,7 +174,8 @@ def test_train_writes_the_epoch_table_as_csv_beside_the_checkpoint(trained):
         assert [f"{float(v):.6f}" for v in written[1:4]] == list(shown[1:4])
         assert written[4:] == [shown[4], "6", "3"]   # 6 validation images of 3 classes
     assert f"epoch table: {table}" in out
-    assert read_checkpoint(path)["run"]["n_valid"] == 6
+    run = read_checkpoint(path)["run"]
+    assert (run["n_valid"], run["split_seed"], run["valid_pct"]) == (6, 42, 0.2)
 
 
 @pytest.mark.slow

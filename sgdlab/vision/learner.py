@@ -170,12 +170,9 @@ class Learner:
             group["momentum"] = momentum
 
     # ------------------------------------------------------------------ one step
-    def train_batch(self, xb: torch.Tensor, yb: torch.Tensor) -> float:
-        """Forward, loss, backward, ``opt.step()``, ``opt.zero_grad()``; the loss before it."""
-        return self._step(xb, yb).item()
-
     def _step(self, xb: torch.Tensor, yb: torch.Tensor) -> torch.Tensor:
-        """:meth:`train_batch`, returning the loss as a tensor still on the device."""
+        """Forward, loss, backward, ``opt.step()``, ``opt.zero_grad()``; returns the loss
+        before the step, still on the device."""
         xb, yb = evaluate.batch_to_device(xb, yb, self.device)
         with autocast(self.device):
             logits = self.model(xb)

@@ -26,6 +26,7 @@ import io
 import os
 import shutil
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -123,7 +124,7 @@ def _save_image(img: Image.Image, path: Path, image_format: str) -> None:
         img.save(tmp, format=image_format, **options)
 
 
-def _free_name(path: Path) -> Path:
+def free_name(path: Path) -> Path:
     """``path``, or ``name-1.ext``, ``name-2.ext``... whichever does not exist yet."""
     candidate, k = path, 0
     while os.path.lexists(candidate):
@@ -152,7 +153,7 @@ def convert_to_rgb(path: Path, dry_run: bool = False) -> Converted | None:
     if image_format in RGB_FORMATS:
         _save_image(rgb, path, RGB_FORMATS[image_format])
         return Converted(path, mode)
-    target = _free_name(path.with_suffix(".png"))
+    target = free_name(path.with_suffix(".png"))
     _save_image(rgb, target, "PNG")
     return Converted(target, mode, path)
 
@@ -190,7 +191,8 @@ def check_quarantine(folder: Path, quarantine: Path) -> None:
                           f"pictures; {fix}")
 
 
-def _make_folder(quarantine: Path) -> None:
+def make_quarantine_folder(quarantine: Path) -> None:
+    """Make ``quarantine`` (and its parents), or say why not: nothing has moved yet."""
     try:
         quarantine.mkdir(parents=True, exist_ok=True)
     except OSError as err:
@@ -200,24 +202,28 @@ def _make_folder(quarantine: Path) -> None:
                           f"dry_run=True / --dry-run") from err
 
 
-def _manifest_row(file: Path, moved_to: Path, reason: str) -> str:
+def manifest_row(file: Path, moved_to: Path, reason: str) -> str:
+    """One CSV row of ``manifest.csv``: absolute paths of the file and where it went, why."""
     buffer = io.StringIO()
     csv.writer(buffer).writerow([os.path.abspath(file), os.path.abspath(moved_to), reason])
     return buffer.getvalue()
 
 
-def _move_to_quarantine(bad: BadImage, folder: Path, quarantine: Path,
-                        manifest: Path) -> Path | None:
+def move_to_quarantine(bad: BadImage, folder: Path, quarantine: Path, manifest: Path,
+                       before_move: Callable[[Path], None] | None = None) -> Path | None:
     """Record ``bad`` in the manifest, then move it; ``None`` if another run moved it first.
 
-    The caller holds the quarantine's lock.
+    The caller holds the quarantine's lock. ``before_move(target)``, if given, runs after the
+    manifest row is written and before the move (the cleaner journals the move there).
     """
     if not os.path.lexists(bad.path):
         return None
-    target = _free_name(quarantine / bad.path.relative_to(folder))
+    target = free_name(quarantine / bad.path.relative_to(folder))
     target.parent.mkdir(parents=True, exist_ok=True)
     header = ",".join(MANIFEST_FIELDS) + "\r\n"
-    append_text(manifest, _manifest_row(bad.path, target, bad.reason), header=header)
+    append_text(manifest, manifest_row(bad.path, target, bad.reason), header=header)
+    if before_move is not None:
+        before_move(target)
     try:
         shutil.move(bad.path, target)
     except FileNotFoundError:
@@ -273,9 +279,9 @@ def verify_images(folder: str | os.PathLike, *, quarantine: str | os.PathLike | 
             if dry_run:
                 report.bad.append(bad)
                 continue
-            _make_folder(quarantine)
+            make_quarantine_folder(quarantine)
             with folder_lock(quarantine):
-                moved = _move_to_quarantine(bad, folder, quarantine, manifest)
+                moved = move_to_quarantine(bad, folder, quarantine, manifest)
             if moved is not None:
                 report.bad.append(BadImage(path, reason, moved))
                 report.quarantine, report.manifest = quarantine, manifest
@@ -302,7 +308,7 @@ def _convert(path: Path, folder: Path, quarantine: Path, manifest: Path,
     if report.dry_run:
         report.bad.append(BadImage(path, reason))
         return planned
-    _make_folder(quarantine)
+    make_quarantine_folder(quarantine)
     with folder_lock(quarantine):
         if not os.path.lexists(path):
             raise FileNotFoundError(path)
@@ -310,7 +316,7 @@ def _convert(path: Path, folder: Path, quarantine: Path, manifest: Path,
         if done is None or done.original is None:
             return done
         reason = f"converted to RGB as {done.path.name} ({done.mode})"
-        moved = _move_to_quarantine(BadImage(path, reason), folder, quarantine, manifest)
+        moved = move_to_quarantine(BadImage(path, reason), folder, quarantine, manifest)
     if moved is not None:
         report.bad.append(BadImage(path, reason, moved))
         report.quarantine, report.manifest = quarantine, manifest

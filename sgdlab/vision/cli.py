@@ -24,6 +24,7 @@ import argparse
 from pathlib import Path
 
 from sgdlab.checks import DEFAULT_SEED
+from sgdlab.vision.cli_clean import add_clean_command
 from sgdlab.vision.cli_files import add_file_commands
 
 ARCH_CHOICES = ("resnet18", "resnet34", "resnet50")
@@ -171,27 +172,18 @@ def _lr_find(args: argparse.Namespace) -> int:
 
 def _interpretation_learner(args: argparse.Namespace):
     """The checkpoint's model on the validation split it was trained with."""
-    from sgdlab.vision import model as vision_model
     from sgdlab.vision.checkpoint import read_checkpoint
-    from sgdlab.vision.data import ImageDataLoaders, find_classes, split_items
-    from sgdlab.vision.device import default_device
-    from sgdlab.vision.learner import Learner
+    from sgdlab.vision.data import find_classes, split_items
+    from sgdlab.vision.reload import checkpoint_learner
 
-    checkpoint = read_checkpoint(args.model)
-    run = checkpoint.get("run", {})
+    run = read_checkpoint(args.model).get("run", {})
     seed = args.seed if args.seed is not None else run.get("split_seed") or DEFAULT_SEED
     folder = _data_dir(args)
     classes, items = find_classes(folder)
     train, valid = split_items(items, valid_pct=run.get("valid_pct") or 0.2, seed=seed)
     _check_split(run, args, folder, valid)
-    dls = ImageDataLoaders(folder, classes, train, valid, size=checkpoint["size"],
-                           batch_size=args.batch_size or 64, device=default_device(args.device),
-                           augment=False, seed=seed, mean=checkpoint["mean"],
-                           std=checkpoint["std"])
-    model = vision_model.create_model(len(checkpoint["classes"]), checkpoint["arch"],
-                                      head=checkpoint["head"])
-    learn = Learner(dls, model, arch=checkpoint["arch"], head=checkpoint["head"])
-    return learn.load(args.model.absolute())
+    return checkpoint_learner(args.model, folder, classes, train, valid, seed=seed,
+                              batch_size=args.batch_size, device=args.device)
 
 
 def _check_split(run: dict, args: argparse.Namespace, folder: Path, valid: list[Path]) -> None:
@@ -297,6 +289,7 @@ def add_commands(subparsers) -> None:
     actions = bears.add_subparsers(dest="action", required=True, metavar="ACTION")
 
     add_file_commands(actions)
+    add_clean_command(actions)
 
     p = actions.add_parser(
         "train", help="train the classifier and save it",

@@ -33,7 +33,12 @@ from sgdlab.animate.options import (
     check_writable,
 )
 from sgdlab.animate.panels import DYNAMIC_ZORDER, Panel
-from sgdlab.animate.writers import FRAME_WRITERS, with_progress
+from sgdlab.animate.writers import (
+    FRAME_WRITERS,
+    check_html_frames,
+    html_embed_limit_mb,
+    with_progress,
+)
 from sgdlab.checks import check_whole_number
 from sgdlab.errors import SgdlabError
 from sgdlab.files import atomic_path
@@ -230,8 +235,35 @@ class Movie:
         return path
 
     def to_jshtml(self, fps: float = DEFAULT_FPS) -> str:
-        """An HTML/JavaScript player with every frame embedded (for notebooks)."""
-        return self.animation(fps).to_jshtml(fps=check_fps(fps))
+        """An HTML/JavaScript player with every frame embedded (for notebooks).
+
+        Written by matplotlib's ``HTMLWriter`` with its embed limit raised to what this movie
+        needs, estimated from the PNG sizes of its first, middle and last frames
+        (:func:`~sgdlab.animate.writers.html_embed_limit_mb`); a movie too big for a player,
+        or a player that still lost frames, raises :class:`SgdlabError` instead.
+        """
+        import io
+        import tempfile
+
+        from matplotlib.animation import HTMLWriter
+
+        fps = check_fps(fps)
+        sizes = []
+        for k in sorted({0, self.frames // 2, self.frames - 1}):
+            self.draw_frame(k)
+            buffer = io.BytesIO()
+            self.figure.savefig(buffer, format="png")
+            sizes.append(buffer.tell())
+        writer = HTMLWriter(fps=fps, embed_frames=True, default_mode="loop",
+                            embed_limit=html_embed_limit_mb(sizes, self.frames))
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder, "player.html")
+            with writer.saving(self.figure, path, dpi=self.figure.dpi):
+                for k in range(self.frames):
+                    self.draw_frame(k)
+                    writer.grab_frame()
+            html = path.read_text(encoding="utf-8")
+        return check_html_frames(html, self.frames)
 
     def __repr__(self) -> str:
         names = ", ".join(type(p).__name__ for p in self.panels)

@@ -20,6 +20,7 @@ Frames go straight into ffmpeg's stdin as raw RGBA bytes.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
@@ -127,6 +128,47 @@ def write_gif(frames: Iterable[Frame], size: tuple[int, int], path: str | os.Pat
     duration = max(10, round(1000.0 / fps / 10) * 10)
     images[0].save(path, format="GIF", save_all=True, append_images=images[1:],
                    duration=duration, loop=0, optimize=False)
+
+
+#: the largest HTML player sgdlab writes, in MB; past it, an MP4 or fewer/smaller frames
+MAX_HTML_MB = 150.0
+
+
+def html_embed_limit_mb(sample_png_bytes: Iterable[int], frames: int,
+                        max_mb: float | None = None) -> float:
+    """The ``animation.embed_limit`` (MB) that an HTML player of ``frames`` frames needs.
+
+    Each frame is embedded as base64 text of its PNG: 4 characters per 3 bytes plus a newline
+    every 76, so about ``1.35 * png`` bytes. From a few sample frames' PNG sizes the estimate is
+    ``frames * 1.35 * max(sample) * 1.5`` (the margin covers frames busier than the samples)
+    plus 1 MB. Refuses with :class:`SgdlabError` when that exceeds ``max_mb`` (default
+    :data:`MAX_HTML_MB`).
+    """
+    max_mb = MAX_HTML_MB if max_mb is None else max_mb
+    largest = max(sample_png_bytes, default=0)
+    needed = frames * 1.35 * largest * 1.5 / 2**20 + 1.0
+    if needed > max_mb:
+        raise SgdlabError(
+            f"an HTML player of {frames} frames would be about {needed / 1.5:.0f} MB "
+            f"({largest / 1024:.0f} KB per frame), over sgdlab's limit of {max_mb:.0f} MB; "
+            f"write an .mp4 instead (a few hundred KB), or use fewer --steps or a smaller "
+            f"--size")
+    return needed
+
+
+def check_html_frames(html: str, frames: int) -> str:
+    """``html`` (a matplotlib JS player) if it embeds all ``frames`` frames, else an error.
+
+    matplotlib stops embedding, with only a log warning, once the player reaches
+    ``animation.embed_limit``; sgdlab never hands out a player with frames missing.
+    """
+    kept = len(re.findall(r"frames\[\d+\] = ", html))
+    if kept != frames:
+        raise SgdlabError(
+            f"the HTML player kept only {kept} of {frames} frames ({len(html) / 2**20:.0f} MB "
+            f"reached matplotlib's embed limit); write an .mp4 instead, or use fewer --steps "
+            f"or a smaller --size")
+    return html
 
 
 #: the writer of each format that is made from frames (an HTML player is made by matplotlib

@@ -46,3 +46,10 @@ class UnstableLearningRateWarning(SgdlabWarning):
     the loss cannot settle and grows once that direction dominates, even if the run ends first.
     """
 
+
+
+class ParallelRunError(SgdlabError):
+    """A process of a data-parallel run failed, or the run did not finish in time.
+
+    The message names the rank and ends with the last lines that rank wrote to stderr.
+    """

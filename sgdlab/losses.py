@@ -39,6 +39,40 @@ def mse_grad(x: torch.Tensor, y: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
     return (2.0 / n) * (x.T @ (x @ a - y))
 
 
+def softmax(logits: torch.Tensor) -> torch.Tensor:
+    """Probabilities over the last dimension: ``pⱼ = exp(zⱼ − m) / Σₖ exp(zₖ − m)``.
+
+    ``m = maxₖ zₖ`` of each row. Subtracting it changes nothing mathematically (the factor
+    ``exp(−m)`` cancels) but keeps every ``exp`` at most 1, so logits of ±1000 give exact,
+    finite probabilities instead of ``inf / inf = nan``.
+    """
+    check_float_tensor(logits, "logits")
+    if logits.dim() == 0 or logits.shape[-1] == 0:
+        raise SgdlabError(f"softmax needs at least one logit along the last dimension, got "
+                          f"shape {tuple(logits.shape)}; pass a vector or an (n, classes) matrix")
+    shifted = logits - logits.detach().amax(dim=-1, keepdim=True)
+    e = shifted.exp()
+    return e / e.sum(dim=-1, keepdim=True)
+
+
+def cross_entropy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Mean negative log-probability of the target class, as a 0-d tensor.
+
+    ``L = (1/n) Σᵢ (log Σₖ exp zᵢₖ − zᵢ,tᵢ)``, with the log-sum-exp computed stably as
+    ``mᵢ + log Σₖ exp(zᵢₖ − mᵢ)`` where ``mᵢ = maxₖ zᵢₖ``. Its gradient with respect to the
+    logits is ``(softmax(z) − onehot(t)) / n``. Equals ``torch.nn.functional.cross_entropy``.
+    """
+    _check_classification(logits, targets, "cross_entropy")
+    check_float_tensor(logits, "logits")
+    if logits.shape[0] == 0 or logits.shape[1] == 0:
+        raise SgdlabError(f"cross_entropy needs at least one row and one class, got logits of "
+                          f"shape {tuple(logits.shape)}")
+    m = logits.detach().amax(dim=1, keepdim=True)
+    log_sum_exp = (logits - m).exp().sum(dim=1).log() + m.squeeze(1)
+    picked = logits.gather(1, targets.long().unsqueeze(1)).squeeze(1)
+    return (log_sum_exp - picked).mean()
+
+
 def _check_classification(logits: torch.Tensor, targets: torch.Tensor, what: str) -> None:
     if not isinstance(logits, torch.Tensor) or not isinstance(targets, torch.Tensor):
         raise SgdlabError(f"{what} needs two tensors, logits (n, classes) and targets (n,), "

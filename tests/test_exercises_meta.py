@@ -47,6 +47,12 @@ CONTRACT = {
     "minibatches": ["n", "batch_size", "generator"],
     "accuracy": ["logits", "targets"],
     "error_rate": ["logits", "targets"],
+    "softmax": ["logits"],
+    "cross_entropy": ["logits", "targets"],
+    "one_cycle_lr": ["pct", "max_lr", "div", "div_final", "pct_start"],
+    "smooth_losses": ["losses", "beta"],
+    "suggest_lrs": ["lrs", "losses", "window"],
+    "lrs_for_groups": ["lr", "n_groups"],
 }
 
 
@@ -115,14 +121,17 @@ def test_planted_wrong_solution_is_caught(path):
 def test_every_exercise_has_planted_wrong_solutions():
     planted = {load_solutions(p).namespace.EXERCISE for p in WRONG}
     assert planted == set(EXERCISES)
-    assert len(WRONG) >= 15
+    assert len(WRONG) >= 3 * len(EXERCISES)
+    for number in EXERCISES:
+        count = sum(number == load_solutions(p).namespace.EXERCISE for p in WRONG)
+        assert count >= 3, f"exercise {number} has only {count} planted wrong solutions"
 
 
 def test_the_readme_tables_tell_the_truth():
     readme = (EXERCISE_TESTS / "README.md").read_text(encoding="utf-8")
     rows = {}
     for line in readme.splitlines():
-        match = re.match(r"\| (\d) \| `(\w+)` \|", line)
+        match = re.match(r"\| (\d+) \| `(\w+)` \|", line)
         if match and (EXERCISE_TESTS / "wrong" / f"{match.group(2)}.py").exists():
             rows[match.group(2)] = (int(match.group(1)), re.findall(r"`(test_\w+)`", line))
     for path in WRONG:
@@ -184,7 +193,7 @@ def test_init_writes_the_template_and_protects_existing_work(tmp_path, capsys):
     ("mse = 2\n", ["check", "2"], "defines mse (exercise 2) as the int 2, not as a function"),
     ("def linear(x, a)\n    return x @ a\n", ["check", "1"], "syntax error on line 1"),
     ("import torch\ntorch.frobnicate()\n", ["check", "1"], "failed on line 2: AttributeError"),
-    ("", ["check", "9"], "no exercise '9'"),
+    ("", ["check", "15"], "no exercise '15'"),
 ])
 def test_check_explains_a_broken_solutions_file(tmp_path, capsys, contents, args, expected):
     path = tmp_path / "mine.py"

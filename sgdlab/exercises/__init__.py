@@ -20,7 +20,7 @@ class Exercise(NamedTuple):
 
     @property
     def marker(self) -> str:
-        """The pytest marker of its tests, ``ex1`` … ``ex8``."""
+        """The pytest marker of its tests, ``ex1`` … ``ex14``."""
         return f"ex{self.number}"
 
 
@@ -35,6 +35,12 @@ EXERCISES: dict[int, Exercise] = {
         Exercise(6, ("momentum_step",), "SGD with momentum"),
         Exercise(7, ("minibatches",), "shuffled mini-batches"),
         Exercise(8, ("accuracy", "error_rate"), "accuracy and error rate"),
+        Exercise(9, ("softmax",), "softmax, stable for large logits"),
+        Exercise(10, ("cross_entropy",), "the cross-entropy loss"),
+        Exercise(11, ("one_cycle_lr",), "the one-cycle learning rate"),
+        Exercise(12, ("smooth_losses",), "the learning-rate finder's smoothed loss"),
+        Exercise(13, ("suggest_lrs",), "the learning-rate finder's suggestions"),
+        Exercise(14, ("lrs_for_groups",), "one learning rate per layer group"),
     )
 }
 

@@ -1,7 +1,7 @@
 """``sgdlab check``: run an exercise's property tests on a student's file and explain failures.
 
 The tests live in ``tests/exercises`` of the source checkout, one pytest marker per exercise
-(``ex1`` … ``ex8``). The runner calls pytest in this process with ``-m exN --impl FILE``,
+(``ex1`` … ``ex14``). The runner calls pytest in this process with ``-m exN --impl FILE``,
 collects what failed through a small plugin, and prints for each failed property the message
 written for students, the smallest counter-example hypothesis found, and the exercise's hint.
 """
@@ -69,7 +69,7 @@ def tests_folder() -> Path:
 
 
 def parse_exercises(which: str) -> list[int]:
-    """``"3"`` (or ``"ex3"``) → ``[3]``, ``"all"`` → ``[1, …, 8]``; else a clear error."""
+    """``"3"`` (or ``"ex3"``) → ``[3]``, ``"all"`` → ``[1, …, 14]``; else a clear error."""
     if which.strip().lower() == "all":
         return sorted(EXERCISES)
     try:

@@ -24,10 +24,10 @@ def add_commands(subparsers) -> None:
     init.set_defaults(func=_init)
 
     check = subparsers.add_parser(
-        "check", help="check your solution to exercise N (1-8) or all of them",
+        "check", help="check your solution to exercise N (1-14) or all of them",
         description="Run an exercise's property tests on your solutions file and explain what "
                     "failed. Exit code 0 when every check passes, 1 when one fails.")
-    check.add_argument("which", metavar="N|all", help="exercise number (1-8) or 'all'")
+    check.add_argument("which", metavar="N|all", help="exercise number (1-14) or 'all'")
     check.add_argument("--impl", metavar="FILE", default=os.environ.get("SGDLAB_IMPL"),
                        help="your solutions file (default: $SGDLAB_IMPL)")
     check.add_argument("--verbose", "-v", action="store_true",

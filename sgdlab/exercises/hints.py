@@ -78,6 +78,63 @@ Common mistakes:
   - argmax over dim=0 (the best ROW for each class) instead of dim=1 (the best class per row);
   - counting the correct rows without dividing by n;
   - argmin instead of argmax, or returning a tensor instead of a float.""",
+    9: """\
+softmax(logits) exponentiates each logit and divides by its row's total, along the LAST
+dimension (dim=-1): every row becomes probabilities that sum to 1.
+First subtract each row's maximum (logits.max(dim=-1, keepdim=True).values): it cancels in the
+fraction, and it keeps exp() from overflowing to inf for logits like 1000.
+Common mistakes:
+  - summing over dim=0 (over the rows) instead of the last dimension;
+  - no max shift: exp(1000) is inf and inf/inf is nan;
+  - subtracting the max of the whole tensor, or the min: use each row's own max.""",
+    10: """\
+cross_entropy(logits, targets) is the MEAN over the rows of −log softmax(logits)[i, targets[i]]:
+    Lᵢ = log Σⱼ exp(zᵢⱼ) − zᵢ,tᵢ       (compute log Σ exp with the row's max shifted out)
+Pick each row's target entry with logits.gather(1, targets.unsqueeze(1)) or
+logits[torch.arange(n), targets]. Its gradient is (softmax − onehot)/n: no extra work needed.
+Common mistakes:
+  - .sum() instead of .mean(): the loss and its gradient grow with the batch size;
+  - log(softmax) computed as log(exp(z)/Σexp(z)) without the shift: inf/nan for big logits;
+  - taking the logit of the wrong class, e.g. the largest one instead of the target;
+  - returning .item(): backward() needs a tensor.""",
+    11: """\
+one_cycle_lr(pct, max_lr, div, div_final, pct_start) has two halves, both COSINE:
+    pct < pct_start:  cos_anneal(max_lr/div, max_lr, pct/pct_start)
+    otherwise:        cos_anneal(max_lr, max_lr/div_final, (pct − pct_start)/(1 − pct_start))
+with cos_anneal(start, end, t) = end + (start − end)·(1 + cos(π·t))/2 (math.cos, math.pi).
+Common mistakes:
+  - straight lines (start + (end − start)·t) instead of the cosine;
+  - ending at max_lr/div/div_final: div_final divides max_lr itself;
+  - forgetting to rescale t to 0 … 1 within each half.""",
+    12: """\
+smooth_losses(losses, beta) keeps a running average, starting from avg = 0:
+    avg = beta·avg + (1 − beta)·loss        then append  avg / (1 − beta**(i + 1))
+The division is the bias correction: without it the first values are pulled towards 0
+(the first one would be (1 − beta)·loss, only 2% of it for beta = 0.98).
+Common mistakes:
+  - leaving out the bias correction;
+  - starting avg at the first loss, or swapping beta and 1 − beta;
+  - using beta**i instead of beta**(i + 1).""",
+    13: """\
+suggest_lrs(lrs, losses, window) returns (steepest, minimum_div_10).
+  w = max(1, min(window, len(lrs) − 1))
+  slope[i] = (losses[i+w] − losses[i]) / (log(lrs[i+w]) − log(lrs[i]))   for i < len − w
+  steepest = lrs[i + w//2] for the i with the most negative slope (the first on ties)
+  minimum_div_10 = lrs[index of the smallest loss] / 10
+Common mistakes:
+  - the largest slope (where the loss climbs) instead of the most negative;
+  - the lowest loss itself instead of its learning rate divided by 10;
+  - slopes in lr instead of log lr: the sweep is exponential, so use math.log.""",
+    14: """\
+lrs_for_groups(lr, n_groups) returns a list with one float per layer group:
+  a number x          → [x] * n_groups
+  slice(lo, hi)       → lo·(hi/lo)**(i/(n_groups − 1)) for i = 0 … n_groups − 1 ([hi] if one group)
+  slice(hi)           → [hi/10] * (n_groups − 1) + [hi]
+  a list or tuple     → its values, as floats
+Common mistakes:
+  - spreading a slice linearly (lo + (hi − lo)·t): the middle group gets nearly hi;
+  - slice(hi) read as the same rate everywhere: it means hi/10 for the body;
+  - putting the large rate first: the head is the LAST group.""",
 }
 
 

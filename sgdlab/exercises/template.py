@@ -2,7 +2,7 @@
 
 Fill in one function at a time, replacing its ``raise NotImplementedError(...)``, then check it:
 
-    sgdlab check 1 --impl THIS_FILE      # one exercise (1 to 8)
+    sgdlab check 1 --impl THIS_FILE      # one exercise (1 to 14)
     sgdlab check all --impl THIS_FILE    # all of them
 
 The checks are property tests: they try many small random inputs and, when one breaks your
@@ -12,6 +12,8 @@ the dtype you are given.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import torch
 
@@ -122,3 +124,73 @@ def accuracy(logits: torch.Tensor, targets: torch.Tensor) -> float:
 def error_rate(logits: torch.Tensor, targets: torch.Tensor) -> float:
     """Exercise 8b: the fraction of rows the model gets wrong, ``1 − accuracy``, as a float."""
     raise NotImplementedError("exercise 8: error_rate(logits, targets) is not written yet")
+
+
+def softmax(logits: torch.Tensor) -> torch.Tensor:
+    """Exercise 9: turn each row of logits into probabilities over the LAST dimension::
+
+        pⱼ = exp(zⱼ − m) / Σₖ exp(zₖ − m),      m = maxₖ zₖ   (the row's largest logit)
+
+    Subtracting ``m`` cancels out, but keeps ``exp`` from overflowing: logits of ±1000 must give
+    finite probabilities. Every row sums to 1.
+    """
+    raise NotImplementedError("exercise 9: softmax(logits) is not written yet")
+
+
+def cross_entropy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Exercise 10: the classification loss, the batch MEAN of −log softmax at the target::
+
+        L = (1/n) Σᵢ [ log Σⱼ exp(zᵢⱼ) − zᵢ,tᵢ ]
+
+    ``logits`` (n, classes), ``targets`` class numbers (n,). Compute log Σ exp stably (shift by
+    the row's maximum). Return a 0-d tensor; gradients must flow back to ``logits``.
+    """
+    raise NotImplementedError("exercise 10: cross_entropy(logits, targets) is not written yet")
+
+
+def one_cycle_lr(pct: float, max_lr: float, div: float = 25.0, div_final: float = 1e5,
+                 pct_start: float = 0.25) -> float:
+    """Exercise 11: the one-cycle learning rate after a fraction ``pct`` of training (0 … 1).
+
+    Warm up for the first ``pct_start`` from ``max_lr/div`` to ``max_lr``, then anneal down to
+    ``max_lr/div_final``; both halves are cosine::
+
+        cos_anneal(start, end, t) = end + (start − end) · (1 + cos(π·t)) / 2
+
+    with ``t = pct/pct_start`` while warming up and ``t = (pct − pct_start)/(1 − pct_start)``
+    after. Return a Python float.
+    """
+    raise NotImplementedError("exercise 11: one_cycle_lr(pct, max_lr, ...) is not written yet")
+
+
+def smooth_losses(losses: Sequence[float], beta: float = 0.98) -> list[float]:
+    """Exercise 12: the learning-rate finder's smoothed losses, a list of floats::
+
+        avg_i = β·avg_{i−1} + (1 − β)·loss_i,    avg_{−1} = 0
+        smoothed_i = avg_i / (1 − β^(i+1))       (the bias correction)
+    """
+    raise NotImplementedError("exercise 12: smooth_losses(losses, beta) is not written yet")
+
+
+def suggest_lrs(lrs: Sequence[float], losses: Sequence[float],
+                window: int = 1) -> tuple[float, float]:
+    """Exercise 13: the finder's two suggestions ``(steepest, minimum_div_10)``.
+
+    With ``w = max(1, min(window, len(lrs) − 1))`` the slope at ``i`` is
+    ``(losses[i+w] − losses[i]) / (log lrs[i+w] − log lrs[i])``; ``steepest`` is
+    ``lrs[i + w // 2]`` for the most negative slope (the first one on ties), and
+    ``minimum_div_10`` is the learning rate of the lowest loss divided by 10.
+    """
+    raise NotImplementedError("exercise 13: suggest_lrs(lrs, losses, window) is not written yet")
+
+
+def lrs_for_groups(lr: float | slice | Sequence[float], n_groups: int) -> list[float]:
+    """Exercise 14: one learning rate per layer group (earliest layers first, head last).
+
+    * a number: the same rate for every group;
+    * ``slice(lo, hi)``: spread GEOMETRICALLY, ``lo · (hi/lo)^(i/(n−1))`` (just ``[hi]`` for one
+      group);
+    * ``slice(hi)``: ``hi/10`` for every group but the head, ``hi`` for the head;
+    * a sequence: one rate per group, as given (as floats).
+    """
+    raise NotImplementedError("exercise 14: lrs_for_groups(lr, n_groups) is not written yet")

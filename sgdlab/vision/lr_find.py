@@ -31,14 +31,16 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sgdlab.checks import check_fraction
-from sgdlab.errors import SgdlabError
 from sgdlab.files import save_figure
+from sgdlab.lr_suggest import (  # noqa: F401 (re-exported: one source)
+    _check_beta,
+    smooth_losses,
+    suggest_lrs,
+)
 from sgdlab.vision.schedule import sweep_schedule
 
 if TYPE_CHECKING:
@@ -46,38 +48,6 @@ if TYPE_CHECKING:
 
 #: The sweep stops once the smoothed loss exceeds this many times its best value.
 STOP_FACTOR = 4.0
-
-
-def _check_beta(beta: float) -> float:
-    return check_fraction(beta, "beta", hint="fastai uses 0.98")
-
-
-def smooth_losses(losses: Sequence[float], beta: float = 0.98) -> list[float]:
-    """Bias-corrected exponential moving average of ``losses`` (see the module docstring)."""
-    beta = _check_beta(beta)
-    avg, smoothed = 0.0, []
-    for i, loss in enumerate(losses):
-        avg = beta * avg + (1 - beta) * loss
-        smoothed.append(avg / (1 - beta ** (i + 1)))
-    return smoothed
-
-
-def suggest_lrs(lrs: Sequence[float], losses: Sequence[float],
-                window: int = 1) -> tuple[float, float]:
-    """``(steepest, minimum_div_10)`` for a finished (already trimmed) sweep.
-
-    The slope at ``i`` spans ``window`` steps (fewer if the sweep is shorter); ``steepest`` is
-    ``lrs[i + window // 2]`` for the most negative slope.
-    """
-    if len(lrs) != len(losses) or len(lrs) < 2:
-        raise SgdlabError(f"need at least 2 (lr, loss) points to suggest a learning rate, got "
-                          f"{len(lrs)}; the loss diverged almost at once: lower start_lr")
-    w = max(1, min(window, len(lrs) - 1))
-    slopes = [(losses[i + w] - losses[i]) / (math.log(lrs[i + w]) - math.log(lrs[i]))
-              for i in range(len(lrs) - w)]
-    steepest = lrs[min(range(len(slopes)), key=slopes.__getitem__) + w // 2]
-    minimum = lrs[min(range(len(losses)), key=losses.__getitem__)]
-    return steepest, minimum / 10
 
 
 @dataclass

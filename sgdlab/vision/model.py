@@ -21,15 +21,15 @@ which starts from random numbers, gets the largest.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
-from sgdlab.checks import check_lr, check_whole_number
+from sgdlab.checks import check_whole_number
 from sgdlab.errors import SgdlabError
+from sgdlab.schedules import lrs_for_groups  # noqa: F401 (re-exported: one source)
 
 #: Architecture name → (torchvision constructor name, name of its ImageNet weights enum).
 ARCHITECTURES = {
@@ -225,44 +225,6 @@ def freeze(model: nn.Module) -> None:
 def unfreeze(model: nn.Module) -> None:
     """Train every layer."""
     freeze_to(model, 0)
-
-
-def lrs_for_groups(lr: float | slice | Sequence[float], n_groups: int) -> list[float]:
-    """One learning rate per layer group, from the forms fastai accepts.
-
-    * a number: the same rate for every group;
-    * ``slice(lo, hi)``: rates spread geometrically from ``lo`` (first group) to ``hi`` (the
-      head), ``lo · (hi/lo)^(i/(n−1))`` — for 3 groups ``lo, √(lo·hi), hi``;
-    * ``slice(hi)``: ``hi/10`` for every group but the head, ``hi`` for the head;
-    * a sequence: one rate per group, as given.
-
-    >>> lrs_for_groups(slice(1e-5, 1e-3), 3)
-    [1e-05, 0.0001, 0.001]
-    """
-    if isinstance(lr, slice):
-        if lr.step is not None:
-            raise SgdlabError(f"a learning-rate slice has no step, got {lr!r}")
-        hi = lr.stop
-        check_lr(hi)
-        if lr.start is None:
-            return [hi / 10] * (n_groups - 1) + [hi]
-        lo = lr.start
-        check_lr(lo)
-        if lo > hi:
-            raise SgdlabError(f"slice({lo:g}, {hi:g}) runs backwards: the first number is for "
-                              f"the earliest layers and should be the smaller one")
-        if n_groups == 1:
-            return [hi]
-        return [lo * (hi / lo) ** (i / (n_groups - 1)) for i in range(n_groups)]
-    if isinstance(lr, Sequence) and not isinstance(lr, str):
-        if len(lr) != n_groups:
-            raise SgdlabError(f"got {len(lr)} learning rates for {n_groups} layer groups; give "
-                              f"one per group, a single number, or slice(lo, hi)")
-        for value in lr:
-            check_lr(value)
-        return [float(value) for value in lr]
-    check_lr(lr)
-    return [float(lr)] * n_groups
 
 
 def check_fits_data(model: nn.Module, classes: list[str], dls: Any) -> None:

@@ -23,73 +23,22 @@ so the first step uses exactly ``start_lr`` and the last exactly ``end_lr``.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 
-from sgdlab.checks import check_fraction, check_lr, check_number, check_whole_number
+from sgdlab.checks import check_fraction, check_lr, check_whole_number
 from sgdlab.errors import SgdlabError
+from sgdlab.schedules import (  # noqa: F401 (re-exported: one source)
+    _check_cycle,
+    _check_moms,
+    _two_phase,
+    cos_anneal,
+    one_cycle_lr,
+    one_cycle_momentum,
+)
 
 #: ``schedule(step) -> (one learning rate per layer group, momentum)``, step counted from 0:
 #: what :meth:`~sgdlab.vision.learner.Learner.fit_schedule` follows.
 Schedule = Callable[[int], tuple[list[float], float]]
-
-
-def cos_anneal(start: float, end: float, t: float) -> float:
-    """Cosine interpolation: ``start`` at ``t = 0``, ``end`` at ``t = 1``, flat at both ends."""
-    w = (1 + math.cos(math.pi * t)) / 2  # exactly 1 at t = 0 and 0 at t = 1
-    return start * w + end * (1 - w)
-
-
-def _check_pct(pct: float, pct_start: float) -> None:
-    check_fraction(pct, "pct (the fraction of training done)", one=True)
-    check_fraction(pct_start, "pct_start", one=True, hint="fastai uses 0.25")
-
-
-def _check_cycle(max_lr: float, div: float, div_final: float) -> None:
-    check_lr(max_lr, "max_lr")
-    check_number(div, "div", positive=True, hint="fastai uses 25")
-    check_number(div_final, "div_final", positive=True, hint="fastai uses 1e5")
-
-
-def _check_moms(moms: tuple[float, float, float]) -> None:
-    if isinstance(moms, (str, bytes)) or not isinstance(moms, Sequence) or len(moms) != 3:
-        raise SgdlabError(f"moms must be three momenta in [0, 1), got {moms!r}; fastai uses "
-                          f"(0.95, 0.85, 0.95)")
-    for m in moms:
-        check_fraction(m, "each of moms", hint="fastai uses (0.95, 0.85, 0.95)")
-
-
-def _two_phase(pct: float, start: float, middle: float, end: float, pct_start: float) -> float:
-    """``start → middle`` over ``[0, pct_start]``, then ``middle → end`` over the rest."""
-    if pct < pct_start:
-        return cos_anneal(start, middle, pct / pct_start)
-    if pct_start == 1.0:
-        return middle
-    return cos_anneal(middle, end, (pct - pct_start) / (1.0 - pct_start))
-
-
-def one_cycle_lr(pct: float, max_lr: float, div: float = 25.0, div_final: float = 1e5,
-                 pct_start: float = 0.25) -> float:
-    """One-cycle learning rate at ``pct``: ``max_lr/div → max_lr → max_lr/div_final``.
-
-    >>> one_cycle_lr(0.0, 1.0), one_cycle_lr(0.25, 1.0), one_cycle_lr(1.0, 1.0)
-    (0.04, 1.0, 1e-05)
-    """
-    _check_cycle(max_lr, div, div_final)
-    _check_pct(pct, pct_start)
-    return _two_phase(pct, max_lr / div, max_lr, max_lr / div_final, pct_start)
-
-
-def one_cycle_momentum(pct: float, moms: tuple[float, float, float] = (0.95, 0.85, 0.95),
-                       pct_start: float = 0.25) -> float:
-    """One-cycle momentum at ``pct``: ``moms[0] → moms[1]`` while the lr warms up, then back.
-
-    >>> one_cycle_momentum(0.0), one_cycle_momentum(0.25), one_cycle_momentum(1.0)
-    (0.95, 0.85, 0.95)
-    """
-    _check_pct(pct, pct_start)
-    _check_moms(moms)
-    return _two_phase(pct, moms[0], moms[1], moms[2], pct_start)
 
 
 def lr_find_schedule(step: int, num_steps: int, start_lr: float = 1e-7,

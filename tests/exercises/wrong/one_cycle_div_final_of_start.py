@@ -1,0 +1,16 @@
+"""Ends at max_lr/div/div_final: divides the starting rate instead of max_lr."""
+
+import math
+
+EXERCISE = 11
+CAUGHT_BY = ("test_one_cycle_starts_peaks_and_ends_where_it_should",
+             "test_one_cycle_is_cosine_in_both_halves")
+
+
+def one_cycle_lr(pct, max_lr, div=25.0, div_final=1e5, pct_start=0.25):
+    def cosine(start, end, t):
+        return end + (start - end) * (1 + math.cos(math.pi * t)) / 2
+
+    if pct < pct_start:
+        return cosine(max_lr / div, max_lr, pct / pct_start)
+    return cosine(max_lr, max_lr / div / div_final, (pct - pct_start) / (1 - pct_start))

@@ -1,0 +1,13 @@
+"""The exponential moving average without the division by 1 − β^(i+1)."""
+
+EXERCISE = 12
+CAUGHT_BY = ("test_smooth_losses_follows_the_debiased_average",
+             "test_smooth_losses_of_a_constant_is_that_constant")
+
+
+def smooth_losses(losses, beta=0.98):
+    avg, out = 0.0, []
+    for loss in losses:
+        avg = beta * avg + (1 - beta) * loss
+        out.append(avg)
+    return out

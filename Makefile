@@ -12,7 +12,7 @@ setup: $(VENV)/.installed demo
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test,dev]'
+	$(BIN)/python -m pip install --quiet -e '.[web,notebook,test,dev]'
 	touch $@
 
 demo: $(VENV)/.installed

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import re
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from sgdlab.animate import (
 )
 from sgdlab.animate.cli import SCENE_NAMES
 from sgdlab.animate.lecture import LECTURE_SET, LectureClip
+from sgdlab.animate.notebook import offline_player
 from sgdlab.animate.player import InlineAnimation
 from sgdlab.animate.probe import decode_frames
 from sgdlab.animate.scenes import SceneOptions
@@ -227,12 +229,48 @@ def test_show_saves_a_file_when_headless(run, tmp_path, capsys):
     assert str(path) in capsys.readouterr().out
 
 
-def test_show_plays_inline_in_a_notebook(run, tmp_path, monkeypatch):
+def _shown_in_a_notebook(monkeypatch) -> list:
+    """Pretend to be a notebook kernel and collect what show() hands to IPython's display."""
+    import IPython.display
+
+    shown = []
     monkeypatch.setattr("sgdlab.animate.player.in_notebook", lambda: True)
-    player = show(line_fit(run, size=SIZE), "inline", out_dir=tmp_path)
-    assert isinstance(player, InlineAnimation)
-    assert len(re.findall(r"frames\[\d+\] = ", player._repr_html_())) == run.steps + 1
+    monkeypatch.setattr(IPython.display, "display", shown.append)
+    return shown
+
+
+def test_show_plays_one_inline_video_in_a_notebook(run, tmp_path, monkeypatch):
+    shown = _shown_in_a_notebook(monkeypatch)
+    assert show(line_fit(run, size=SIZE), "inline", out_dir=tmp_path) is None  # shown once
+    assert len(shown) == 1 and isinstance(shown[0], InlineAnimation)
+    html = shown[0]._repr_html_()
+    assert html.startswith("<video") and "https://" not in html
+    data = base64.b64decode(re.search(r"base64,([A-Za-z0-9+/=]+)", html).group(1))
+    clip = tmp_path / "clip.mp4"
+    clip.write_bytes(data)
+    assert probe_video(clip).frames == run.steps + 1
+    clip.unlink()
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_frame_player_keeps_every_frame_and_needs_no_network(run, tmp_path, monkeypatch):
+    shown = _shown_in_a_notebook(monkeypatch)
+    assert show(line_fit(run, size=SIZE), "inline", out_dir=tmp_path, player="frames") is None
+    html = shown[0]._repr_html_()
+    assert len(re.findall(r"frames\[\d+\] = ", html)) == run.steps + 1
+    assert "<link" not in html and "https://" not in html
+    assert 'fa-play::before { content: "\u25b6"; }' in html
+    with pytest.raises(SgdlabError, match="player must be one of"):
+        show(run, "inline", player="gif")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_offline_player_drops_only_links_to_the_web():
+    page = ('<link rel="stylesheet" href="https://cdn.example/font-awesome.min.css">'
+            '<div class="animation"><i class="fa fa-play"></i></div>')
+    html = offline_player(page)
+    assert "<link" not in html and html.count('<div class="animation">') == 1
+    assert html.index("<style>") < html.index('<div class="animation">')
 
 
 @pytest.mark.filterwarnings("ignore:Animation was deleted without rendering")

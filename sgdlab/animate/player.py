@@ -10,14 +10,16 @@ import os
 from pathlib import Path
 
 from sgdlab.animate.movie import Movie
+from sgdlab.animate.notebook import html5_video, offline_player
 from sgdlab.animate.options import DEFAULT_FPS
+from sgdlab.checks import check_choice
 from sgdlab.errors import SgdlabError
 from sgdlab.history import History
 from sgdlab.teach import DEFAULT_FIGURES, can_open_window, figures_dir, in_notebook, pausing
 
 
 class InlineAnimation:
-    """An HTML/JS player that Jupyter displays (via ``_repr_html_``)."""
+    """HTML that Jupyter displays (via ``_repr_html_``): an inline video or the JS player."""
 
     def __init__(self, html: str) -> None:
         self.html = html
@@ -26,12 +28,19 @@ class InlineAnimation:
         return self.html
 
 
+PLAYERS = ("video", "frames")
+
+
 def show(what: Movie | History, name: str = "animation", fps: float = DEFAULT_FPS,
          out_dir: str | os.PathLike | None = None,
-         window: bool | None = None) -> InlineAnimation | Path | None:
+         window: bool | None = None, player: str = "video") -> Path | None:
     """Play ``what`` (a Movie, or a History shown as the line-fit scene).
 
-    * in a notebook: display an inline player and return it;
+    * in a notebook: display it once, inline, and return None (so that Jupyter does not show
+      it a second time as the cell's value): ``player="video"`` (the default) is one HTML5
+      ``<video>`` of the MP4, a few hundred KB; ``player="frames"`` is the JavaScript player
+      for stepping frame by frame (every frame embedded as PNG, so much larger; it needs no
+      network);
     * with a window (default: when matplotlib can open one and the run is interactive, see
       :func:`sgdlab.teach.pausing`): open it and return None when it is closed;
     * otherwise: save ``out_dir/name.mp4`` (default folder: ``$SGDLAB_FIGURES`` or
@@ -43,14 +52,14 @@ def show(what: Movie | History, name: str = "animation", fps: float = DEFAULT_FP
         what = line_fit(what)
     if not isinstance(what, Movie):
         raise SgdlabError(f"show() plays a Movie or a History, got {type(what).__name__}")
+    player = check_choice(player, "player", PLAYERS)
     if in_notebook():
-        player = InlineAnimation(what.to_jshtml(fps))
-        try:
-            from IPython.display import display
-        except ImportError:  # a kernel without IPython.display: the returned value shows
-            return player
-        display(player)
-        return player
+        from IPython.display import display
+
+        html = (html5_video(what, fps) if player == "video"
+                else offline_player(what.to_jshtml(fps)))
+        display(InlineAnimation(html))
+        return None
     if window is None:
         window = can_open_window() and pausing()
     if window:

@@ -265,3 +265,45 @@ def distributed_vision_learner(dls: Any, arch: str = "resnet34",
     if freeze:
         learn.freeze()
     return learn
+
+
+def images_per_second(arch: str = "resnet18", size: int = 64, batch_size: int = 32,
+                      steps: int = 10, warmup: int = 2, threads: int = 1) -> float:
+    """One rank's job for ``benchmarks/data_parallel.py``: training images per second of the
+    whole group (``batch_size`` images per step, split across the ranks) on random images.
+
+    Call it on every rank (:func:`sgdlab.launch.run_on_processes`, a world of 1 works too);
+    ``threads`` is this rank's ``torch.set_num_threads``. The ``warmup`` steps are not timed.
+    """
+    import time
+    from types import SimpleNamespace
+
+    from sgdlab.checks import check_whole_number
+    from sgdlab.vision.data import CachedImageLoader
+    from sgdlab.vision.images import IMAGENET_MEAN, IMAGENET_STD
+    from sgdlab.vision.schedule import constant_schedule
+
+    for name, value, minimum in (("steps", steps, 1), ("warmup", warmup, 0),
+                                 ("threads", threads, 1), ("size", size, 8)):
+        check_whole_number(value, name, minimum=minimum)
+    torch.set_num_threads(threads)
+    g = torch.Generator().manual_seed(0)
+    n = batch_size * 4
+    images = torch.randint(0, 256, (n, 3, size, size), dtype=torch.uint8, generator=g)
+    labels = torch.arange(n) % 3
+    train = CachedImageLoader(images, labels, [], batch_size, size, IMAGENET_MEAN, IMAGENET_STD,
+                              shuffle=True, generator=g)
+    valid = CachedImageLoader(images[:2], labels[:2], [], batch_size, size, IMAGENET_MEAN,
+                              IMAGENET_STD)
+    dls = SimpleNamespace(train=train, valid=valid, classes=["a", "b", "c"], size=size,
+                          valid_items=["a", "b"], mean=IMAGENET_MEAN, std=IMAGENET_STD,
+                          device=torch.device("cpu"), path=".")
+    learn = distributed_vision_learner(dls, arch, seed=0, device="cpu", progress=False)
+    schedule = constant_schedule(learn.lrs(1e-3), 0.9)
+    if warmup:
+        learn.fit_schedule(warmup, schedule, validate=False)
+    dist.barrier()
+    start = time.perf_counter()
+    learn.fit_schedule(steps, schedule, validate=False)
+    dist.barrier()
+    return steps * batch_size / (time.perf_counter() - start)

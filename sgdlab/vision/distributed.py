@@ -85,11 +85,6 @@ def process_group() -> tuple[int, int]:
     return dist.get_rank(), dist.get_world_size()
 
 
-def is_main_process() -> bool:
-    """True without a process group, and on rank 0 of one: the process that prints and saves."""
-    return not (dist.is_available() and dist.is_initialized()) or dist.get_rank() == 0
-
-
 class ShardedLoader:
     """Rank ``rank``'s shard of every batch of a shuffled :class:`CachedImageLoader`.
 

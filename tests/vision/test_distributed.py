@@ -150,3 +150,27 @@ def test_nproc_and_sync_bn_are_checked(monkeypatch):
         cli_parallel.wants_parallel(parser.parse_args(["bears", "train", "--sync-bn"]))
     assert not cli_parallel.wants_parallel(parser.parse_args(["bears", "train", "--nproc", "1"]))
     assert cli_parallel.wants_parallel(parser.parse_args(["bears", "train", "--nproc", "2"]))
+
+
+def test_the_benchmark_job_measures_on_a_group_of_one(monkeypatch):
+    """``benchmarks/data_parallel.py``'s rank job, in this process as a world of 1."""
+    import math
+    from datetime import timedelta
+
+    import torch.distributed as dist
+
+    from sgdlab.launch import LOOPBACK, free_port
+    from sgdlab.vision.distributed import images_per_second
+
+    monkeypatch.setenv("GLOO_SOCKET_IFNAME", "lo")
+    threads = torch.get_num_threads()
+    dist.init_process_group("gloo", init_method=f"tcp://{LOOPBACK}:{free_port()}", rank=0,
+                            world_size=1, timeout=timedelta(seconds=60))
+    try:
+        rate = images_per_second("resnet18", size=16, batch_size=4, steps=1, warmup=0)
+        with pytest.raises(sgdlab.SgdlabError, match="steps"):
+            images_per_second(steps=0)
+    finally:
+        dist.destroy_process_group()
+        torch.set_num_threads(threads)
+    assert math.isfinite(rate) and rate > 0

@@ -92,13 +92,10 @@ def _supervise(folder: Path, job: Path, world_size: int, timeout: float) -> list
         deadline = time.monotonic() + timeout
         while True:
             codes = [p.poll() for p in processes]
-            failed = [rank for rank, code in enumerate(codes) if code not in (None, 0)]
-            if failed:
-                rank = failed[0]
-                raise ParallelRunError(
-                    f"rank {rank} of {world_size} failed (exit code {codes[rank]}), so the run "
-                    f"was stopped instead of letting the other ranks wait for it; its error:\n"
-                    f"{_tail(folder / f'rank{rank}.err')}")
+            if any(code not in (None, 0) for code in codes):
+                time.sleep(0.5)  # the ranks it leaves behind fail too: see them all
+                codes = [p.poll() for p in processes]
+                raise ParallelRunError(_failure(folder, codes, world_size))
             if all(code == 0 for code in codes):
                 break
             if time.monotonic() > deadline:
@@ -119,6 +116,25 @@ def _supervise(folder: Path, job: Path, world_size: int, timeout: float) -> list
             log.close()
     return [pickle.loads((folder / f"rank{rank}.out").read_bytes())
             for rank in range(world_size)]
+
+
+#: What a rank says when it failed only because another rank left (gloo's lost connection).
+LOST_PEER = ("Connection reset by peer", "Connection closed by peer", "Broken pipe")
+
+
+def _failure(folder: Path, codes: list[int | None], world_size: int) -> str:
+    """The message for failed ranks: the one that failed by itself first, with its error, then
+    the ones that failed only because it left."""
+    failed = [rank for rank, code in enumerate(codes) if code not in (None, 0)]
+    tails = {rank: _tail(folder / f"rank{rank}.err") for rank in failed}
+    causes = [rank for rank in failed if not any(s in tails[rank] for s in LOST_PEER)]
+    rank = (causes or failed)[0]
+    others = [r for r in failed if r != rank]
+    also = (f" (rank{'s' if len(others) > 1 else ''} {', '.join(map(str, others))} then lost "
+            f"their connection to it)" if others else "")
+    return (f"rank {rank} of {world_size} failed (exit code {codes[rank]}){also}, so the run "
+            f"was stopped instead of letting the other ranks wait for it; its error:\n"
+            f"{tails[rank]}")
 
 
 def _tail(path: Path, lines: int = 12) -> str:

@@ -21,9 +21,11 @@ so ``sgdlab --help`` stays quick.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
 
 from sgdlab.checks import DEFAULT_SEED
+from sgdlab.vision import cli_parallel
 from sgdlab.vision.cli_clean import add_clean_command
 from sgdlab.vision.cli_files import add_file_commands
 
@@ -110,17 +112,22 @@ def _describe_weights(weights: str | None) -> str:
 
 # ------------------------------------------------------------------------------ handlers
 
-def _train(args: argparse.Namespace) -> int:
+def _train(args: argparse.Namespace, make_learner: Callable | None = None) -> int:
+    """``bears train``; with ``--nproc`` or under torchrun see :mod:`~sgdlab.vision.cli_parallel`
+    (which calls this again in every rank with its ``make_learner``)."""
     from sgdlab.diagnose import diagnose
     from sgdlab.vision.recipe import run_recipe
 
+    if make_learner is None and cli_parallel.wants_parallel(args):
+        return cli_parallel.train_in_parallel(args, _train)
     recipe = _recipe(args)
     frozen = " (body frozen: only the head and BatchNorm layers train)" if recipe.weights else ""
     print(f"model: {recipe.arch}, {_describe_weights(recipe.weights)}{frozen}")
     print(f"recipe: {recipe.describe()}")
     path = args.model_dir / f"{args.name}.pth"
     stages = run_recipe(recipe, lambda size: _training_data(args, recipe, size),
-                        model_dir=args.model_dir)
+                        model_dir=args.model_dir,
+                        **({} if make_learner is None else {"make_learner": make_learner}))
     for run in stages:
         if run.diverged:
             print(f"\nthe loss became {run.recorder.losses[-1]} at step "
@@ -144,6 +151,8 @@ def _train(args: argparse.Namespace) -> int:
             print(f"unfrozen next: every layer trains, learning rates {rates} (first group ... "
                   f"head)")
     saved = run.learn.save(path)
+    if not cli_parallel.is_main_process():
+        return 0  # the other ranks of a data-parallel run write nothing
     table = run.recorder.to_csv(path.with_suffix(".csv"))
     print(f"saved: {saved}  (final error rate {run.recorder.rows[-1].error_rate:.4f}); "
           f"epoch table: {table} (`sgdlab diagnose {table}` reads it)")
@@ -328,6 +337,7 @@ def add_commands(subparsers) -> None:
     p.add_argument("--model-dir", type=Path, default=Path("models"), metavar="DIR",
                    help="where the checkpoint (NAME.pth) and its epoch table (NAME.csv) go "
                         "(default ./models)")
+    cli_parallel.add_parallel_options(p)
     p.set_defaults(func=_train)
 
     p = actions.add_parser("lr-find", help="sweep the learning rate, plot the loss",

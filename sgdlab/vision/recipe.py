@@ -233,19 +233,22 @@ def run_stage(learn: Learner, stage: Stage,
 
 
 def run_recipe(recipe: Recipe, loaders: Callable[[int], Any], *, model_seed: int | None = None,
+               make_learner: Callable[..., Learner] = vision_learner,
                **learner_options: Any) -> Iterator[StageRun]:
     """Train ``recipe`` stage by stage, yielding a :class:`StageRun` after each one.
 
     ``loaders(size)`` makes the data loaders at an image size (the recipe's split, batch size
     and seed are the caller's to keep). ``model_seed`` (default the recipe's seed) seeds the
     initial weights and dropout only. ``learner_options`` go to ``vision_learner`` (``log``,
-    ``progress``, ``model_dir``...). Code between two stages runs while the generator waits
+    ``progress``, ``model_dir``...); ``make_learner`` builds it (``vision_learner``, or
+    :func:`~sgdlab.vision.distributed.distributed_vision_learner` on each rank of a
+    data-parallel run). Code between two stages runs while the generator waits
     (saving stage 1 before unfreezing, for example); after a diverged stage nothing more runs.
     """
     stages = recipe.stages()
     seed = recipe.seed if model_seed is None else model_seed
-    learn = vision_learner(loaders(stages[0].size), recipe.arch, recipe.weights, seed=seed,
-                           wd=recipe.wd, loss_func=recipe.loss_func(), **learner_options)
+    learn = make_learner(loaders(stages[0].size), recipe.arch, recipe.weights, seed=seed,
+                         wd=recipe.wd, loss_func=recipe.loss_func(), **learner_options)
     for stage in stages:
         result = StageRun(stage, learn, run_stage(learn, stage, loaders))
         yield result

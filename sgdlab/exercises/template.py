@@ -49,6 +49,8 @@ def mse_grad(x: torch.Tensor, y: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
     Differentiate ``L(a) = (1/n) Σᵢ (xᵢ·a − yᵢ)²`` to get a vector of shape (k,)::
 
         ∂L/∂aⱼ = (2/n) Σᵢ (xᵢ·a − yᵢ) · xᵢⱼ        that is,   ∇ₐL = (2/n) xᵀ (x a − y)
+
+    Use plain tensor arithmetic: no autograd (``backward()``, ``torch.autograd.grad``) here.
     """
     raise NotImplementedError("exercise 3: mse_grad(x, y, a) is not written yet")
 

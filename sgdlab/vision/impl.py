@@ -243,8 +243,8 @@ class TrainingCode:
         """The line naming whose code smooths the finder's curve and suggests."""
         if self.origin is None:
             return None
-        return (f"lr_find: {self.source('smooth_losses')}, {self.source('suggest_lrs')} (the "
-                f"training step as in training)")
+        return (f"lr_find: the curve by {self.source('smooth_losses')}, the suggestions by "
+                f"{self.source('suggest_lrs')}")
 
 
 #: sgdlab's own functions: what a learner trains with when no ``impl`` is given.

@@ -230,7 +230,7 @@ class TrainingCode:
         if self.origin is None:
             return None
         loss = self.source("cross_entropy")
-        if isinstance(loss_func, SmoothedCrossEntropy):
+        if isinstance(loss_func, (SmoothedCrossEntropy, LabelSmoothingCrossEntropy)):
             loss += f", label smoothing {loss_func.eps:g}"
         elif loss_func is not None and loss_func is not self.cross_entropy and (
                 loss_func is not F.cross_entropy):

@@ -1,14 +1,19 @@
 """Training ResNet34 with the same SGD.
 
 The bear classifier trained by sgdlab.SGD, the optimizer of lessons 3-5: one step by hand,
-fit_one_cycle and its epoch table, what diagnose says, and saving the model.
+fit_one_cycle and its epoch table, what diagnose says, saving the model, and then the same
+training with your own exercise solutions.
 """
+
+import os
+from pathlib import Path
 
 import torch
 from torch.nn import functional as F
 
 import sgdlab
 from sgdlab.diagnose import diagnose
+from sgdlab.exercises import reference
 from sgdlab.teach import figure_path, show_png, step
 from sgdlab.vision.checkpoint import read_checkpoint
 from sgdlab.vision.lesson_config import lesson_config
@@ -141,3 +146,33 @@ with torch.no_grad():
                                                        checkpoint["state_dict"].values(),
                                                        strict=True))
 print("the file holds exactly the trained weights:", same)
+
+# %%
+step("Now train it with your own code", """
+    In the exercises you write the arithmetic of this training yourself: momentum_step
+    (exercise 6), cross_entropy (10), one_cycle_lr (11) and lrs_for_groups (14). The learner
+    can train with your file instead of sgdlab's functions:
+
+        learn = vision_learner(dls, "resnet34", impl="my_sgd.py")
+        sgdlab bears train --impl my_sgd.py             (the same from a terminal)
+
+    Your momentum_step then makes every update (sgdlab adds the weight decay to the gradient
+    first), your cross_entropy is the training loss, your one_cycle_lr and lrs_for_groups
+    set the learning rates. A function you have not written yet (it still raises
+    NotImplementedError) comes from sgdlab, with a note; the line above the epoch table says
+    whose code trains. The validation loss and error rate stay sgdlab's, so a wrong loss
+    cannot grade itself.
+
+    Below: your file if SGDLAB_IMPL names one, else sgdlab's reference solutions loaded as
+    if they were a student's file. Those are the same functions, so the table matches the one
+    above up to float rounding (a from-scratch ResNet magnifies a last-digit difference over
+    the batches, so expect the same story, not the same digits). Write the template with
+    `sgdlab exercises init my_sgd.py`, check it with `sgdlab check all --impl my_sgd.py`.
+""")
+impl = Path(os.environ.get("SGDLAB_IMPL") or reference.__file__)
+print(f"training with the functions of {impl}")
+own = config.learner(dls, impl=impl)  # the same start as above: the same seed
+own_recorder = own.fit_one_cycle(recipe.epochs, recipe.lr)
+print(f"final error rate: {own_recorder.rows[-1].error_rate:.1%} with {impl.name}, "
+      f"{recorder.rows[-1].error_rate:.1%} with sgdlab's own functions")
+print(diagnose(own_recorder))

@@ -134,7 +134,7 @@ def momentum_step(params: Sequence[torch.Tensor], velocities: Sequence[torch.Ten
             if p.grad is None:
                 continue
             v.mul_(beta).add_(p.grad)
-            p.sub_(lr * v)
+            p.add_(v, alpha=-lr)   # p ← p − lr·v, rounded as SGD.step rounds it
             p.grad.zero_()
 
 

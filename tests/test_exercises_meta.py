@@ -20,6 +20,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+import torch
 
 from sgdlab.cli import main
 from sgdlab.exercises import EXERCISES, FUNCTIONS, check
@@ -287,3 +288,22 @@ def test_sgdlab_check_end_to_end(tmp_path):
     assert "impl=" not in second and "\nassert " not in second
     assert "Traceback" not in done.stdout + done.stderr
     assert done.stdout.rstrip().endswith("EXIT 1")
+
+
+def test_a_float32_answer_says_its_dtype_and_the_largest_difference():
+    from exercises.helpers import assert_close
+
+    expected = torch.tensor([-1.8888888888888888], dtype=torch.float64)
+    with pytest.raises(AssertionError) as caught:
+        assert_close(expected.float() + 1e-6, expected, "mse_grad must be the slope", tol=1e-7)
+    message = str(caught.value)
+    assert "your result is torch.float32 but the expected one is torch.float64" in message
+    assert re.search(r"largest difference: 1\.0\de-06 \(allowed: 1\.89e-07\)", message), message
+
+
+def test_a_counter_example_shows_tensors_not_the_strategy_code():
+    impl, _ = with_mistake(EXERCISE_TESTS / "wrong" / "mse_grad_sign.py")
+    err = failure_of(TESTS["test_mse_grad_points_uphill"][1], impl)
+    example = describe_failure("test_mse_grad_points_uphill", err).example
+    assert "x=tensor([[" in example and "dtype=torch.float64" in example, example
+    assert "reshape" not in example and "lambda" not in example, example

@@ -49,6 +49,7 @@ def run_quick(number: int, work: Path, bears: Path) -> LessonRun:
         patch.setenv("SGDLAB_BEARS", str(bears))
         patch.setenv("SGDLAB_DEVICE", "cpu")
         patch.delenv("SGDLAB_WEIGHTS", raising=False)
+        patch.delenv("SGDLAB_IMPL", raising=False)
         patch.chdir(work)
         with redirect_stdout(out):
             ns = run_lesson_file(get_lesson(number).path, pause=False, figures=figures)
@@ -158,6 +159,11 @@ def test_lesson8_one_step_is_the_sgd_formula_and_the_model_is_saved(bear_runs):
     checkpoint = read_checkpoint(run.work / "models" / "bears-stage-1.pth")
     assert (checkpoint["arch"], checkpoint["size"]) == (recipe.arch, recipe.size)
     assert "the file holds exactly the trained weights: True" in run.output
+    # then the same training with a student's file (here the reference solutions)
+    assert "optimizer: momentum_step from reference.py" in run.output
+    assert len(ns["own_recorder"].rows) == recipe.epochs
+    assert ns["own"].code.theirs == {"momentum_step", "cross_entropy", "one_cycle_lr",
+                                     "lrs_for_groups", "smooth_losses", "suggest_lrs"}
 
 
 @pytest.mark.slow

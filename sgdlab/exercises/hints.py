@@ -28,7 +28,9 @@ respect to a is the row xᵢ.
 Common mistakes:
   - forgetting the 2 from the square, or the 1/n from the mean;
   - the sign: (x a − y), not (y − x a);
-  - multiplying by x instead of xᵀ (check the shapes: (k, n) @ (n,) gives (k,)).""",
+  - multiplying by x instead of xᵀ (check the shapes: (k, n) @ (n,) gives (k,));
+  - letting autograd do it (requires_grad_(), backward(), torch.autograd.grad): the point is
+    the formula, so mse_grad must use plain tensor arithmetic; exercise 4 uses autograd.""",
     4: """\
 update(x, y, a, lr) is lesson 3's update(): predict, compute the loss, call loss.backward(),
 then inside `with torch.no_grad():` move a IN PLACE by −lr·a.grad (a.sub_(...) or a -= ...)

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.machinery
 import importlib.resources
-import importlib.util
 import os
-import sys
-import traceback
 from collections.abc import Iterable
 from pathlib import Path
 
 from sgdlab.errors import SgdlabError
 from sgdlab.exercises import EXERCISES, FUNCTIONS, exercise_of
 from sgdlab.files import atomic_path
+from sgdlab.impl import load_python_file
 
 
 class MissingFunctionError(SgdlabError, AttributeError):
@@ -76,39 +73,14 @@ def reference_solutions() -> Solutions:
 
 
 def load_solutions(path: str | os.PathLike) -> Solutions:
-    """Import the Python file at ``path`` as a solutions file.
+    """Import the Python file at ``path`` as a solutions file (see
+    :func:`sgdlab.impl.load_python_file`).
 
     Raises:
         SgdlabError: the file is missing, has a syntax error or fails while importing; the
             message names the file and line and says what to do.
     """
-    path = Path(path).expanduser()
-    if not path.is_file():
-        raise SgdlabError(f"no solutions file at {path}; write the template with "
-                          f"`sgdlab exercises init {path}`")
-    name = "sgdlab_solutions_" + "".join(c if c.isalnum() else "_" for c in path.stem)
-    loader = importlib.machinery.SourceFileLoader(name, str(path))
-    spec = importlib.util.spec_from_loader(name, loader)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    try:
-        loader.exec_module(module)
-    except SyntaxError as err:
-        del sys.modules[name]
-        raise SgdlabError(
-            f"{path} has a syntax error on line {err.lineno}: {err.msg}\n"
-            f"    {(err.text or '').strip()}\nfix that line and run the check again"
-        ) from None
-    except Exception as err:
-        del sys.modules[name]
-        lines = [f.lineno for f in traceback.extract_tb(err.__traceback__)
-                 if Path(f.filename) == path]
-        where = f" on line {lines[-1]}" if lines else ""
-        raise SgdlabError(
-            f"importing {path} failed{where}: {type(err).__name__}: {err}\n"
-            f"code at the top level of the file runs on import; keep it inside the functions"
-        ) from None
-    return Solutions(module, path.name)
+    return Solutions(load_python_file(path), Path(path).expanduser().name)
 
 
 def require(solutions: Solutions, numbers: Iterable[int]) -> None:

@@ -9,6 +9,12 @@ The checks are property tests: they try many small random inputs and, when one b
 function, show you the smallest such input they found. Keep the names and the arguments as
 they are; the tests call the functions by these names. Inputs come as float64 tensors: keep
 the dtype you are given.
+
+Then your code trains the bear classifier:
+
+    sgdlab bears train --impl THIS_FILE  # your momentum_step, cross_entropy, one_cycle_lr, ...
+
+Functions that still raise NotImplementedError come from sgdlab meanwhile, with a note.
 """
 
 from __future__ import annotations
@@ -49,6 +55,8 @@ def mse_grad(x: torch.Tensor, y: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
     Differentiate ``L(a) = (1/n) Σᵢ (xᵢ·a − yᵢ)²`` to get a vector of shape (k,)::
 
         ∂L/∂aⱼ = (2/n) Σᵢ (xᵢ·a − yᵢ) · xᵢⱼ        that is,   ∇ₐL = (2/n) xᵀ (x a − y)
+
+    Use plain tensor arithmetic: no autograd (``backward()``, ``torch.autograd.grad``) here.
     """
     raise NotImplementedError("exercise 3: mse_grad(x, y, a) is not written yet")
 

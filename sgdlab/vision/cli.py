@@ -6,6 +6,7 @@
     sgdlab bears train                                    # from scratch, the measured recipe
     sgdlab bears train --weights resnet34.pth             # the lecture's: 4 epochs, 2 unfrozen
     sgdlab bears lr-find --out lr_find.png
+    sgdlab bears train --impl my_sgd.py                   # trained by your exercise solutions
     sgdlab bears interpret --model models/bears.pth --top 9
     sgdlab bears predict --model models/bears.pth photo.jpg
 
@@ -62,6 +63,14 @@ def _add_model_options(parser: argparse.ArgumentParser) -> None:
                         help="starting weights of the body: none (random, the default), "
                              "imagenet (downloads once) or a file with torchvision's state dict; "
                              "with weights the body starts frozen, as in the lecture")
+
+
+def _add_impl_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--impl", type=Path, default=None, metavar="FILE",
+                        help="train with your own exercise solutions (e.g. my_sgd.py): their "
+                             "momentum_step, cross_entropy, one_cycle_lr, lrs_for_groups, and "
+                             "for lr-find smooth_losses and suggest_lrs; functions not written "
+                             "yet come from sgdlab, with a note (default: sgdlab's own)")
 
 
 def _data_dir(args: argparse.Namespace) -> Path:
@@ -126,7 +135,7 @@ def _train(args: argparse.Namespace, make_learner: Callable | None = None) -> in
     print(f"recipe: {recipe.describe()}")
     path = args.model_dir / f"{args.name}.pth"
     stages = run_recipe(recipe, lambda size: _training_data(args, recipe, size),
-                        model_dir=args.model_dir,
+                        model_dir=args.model_dir, impl=args.impl,
                         **({} if make_learner is None else {"make_learner": make_learner}))
     for run in stages:
         if run.diverged:
@@ -165,7 +174,7 @@ def _lr_find(args: argparse.Namespace) -> int:
     recipe = _recipe(args, one_stage=True)
     dls = _training_data(args, recipe, recipe.size)
     learn = vision_learner(dls, recipe.arch, recipe.weights, seed=recipe.seed, wd=recipe.wd,
-                           loss_func=recipe.loss_func())
+                           loss_func=recipe.loss_func(), impl=args.impl)
     if args.unfreeze:
         learn.unfreeze()
     result = learn.lr_find(start_lr=args.start_lr, end_lr=args.end_lr, num_it=args.num_it)
@@ -338,6 +347,7 @@ def add_commands(subparsers) -> None:
                    help="where the checkpoint (NAME.pth) and its epoch table (NAME.csv) go "
                         "(default ./models)")
     cli_parallel.add_parallel_options(p)
+    _add_impl_option(p)
     p.set_defaults(func=_train)
 
     p = actions.add_parser("lr-find", help="sweep the learning rate, plot the loss",
@@ -355,6 +365,7 @@ def add_commands(subparsers) -> None:
     p.add_argument("--end-lr", type=float, default=10.0, help="last lr (default 10)")
     p.add_argument("--out", type=Path, default=Path("lr_find.png"), metavar="PNG",
                    help="where to save the plot (default lr_find.png)")
+    _add_impl_option(p)
     p.set_defaults(func=_lr_find)
 
     p = actions.add_parser("interpret", help="confusion matrix and top losses of a model",

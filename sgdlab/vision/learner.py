@@ -6,8 +6,10 @@ One training step is the lecture's ``update()`` grown up::
     L.backward();  opt.step();  opt.zero_grad()
 
 where ``opt`` is :class:`sgdlab.SGD` (momentum, L2 weight decay) with one parameter group per
-layer group. No ``torch.optim`` optimizer or scheduler is involved: a schedule is a plain
-function from the step number to each group's learning rate and the momentum
+layer group. With ``impl="my_sgd.py"`` a student's exercise solutions take the place of
+sgdlab's: their ``momentum_step`` steps, their ``cross_entropy`` is the loss, and so on
+(:mod:`sgdlab.vision.impl`). No ``torch.optim`` optimizer or scheduler is involved: a schedule
+is a plain function from the step number to each group's learning rate and the momentum
 (:mod:`sgdlab.vision.schedule`), and the learner writes ``group["lr"]`` and
 ``group["momentum"]`` itself before every batch.
 
@@ -19,12 +21,11 @@ stop condition, run inside ``with learn.restored():``. The loop prints the epoch
 
 from __future__ import annotations
 
-import copy
 import math
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any, get_args
 
@@ -36,15 +37,15 @@ from tqdm.auto import tqdm
 from sgdlab import checks
 from sgdlab.checks import OnDivergence
 from sgdlab.errors import DivergenceError, SgdlabError
-from sgdlab.optim import SGD
 from sgdlab.vision import checkpoint as ckpt
-from sgdlab.vision import evaluate
+from sgdlab.vision import evaluate, snapshot
 from sgdlab.vision import model as vision_model
 from sgdlab.vision.device import autocast, default_device, memory_format, read_one_step_late
+from sgdlab.vision.impl import training_code
 from sgdlab.vision.lr_find import LRFinderResult, lr_find
 from sgdlab.vision.random_stream import RandomStream
 from sgdlab.vision.recorder import Recorder, format_header, format_row
-from sgdlab.vision.schedule import Schedule, constant_schedule, one_cycle_schedule
+from sgdlab.vision.schedule import Schedule, constant_schedule
 
 #: fastai's rule of thumb for a first fit (before unfreezing).
 DEFAULT_LR = 3e-3
@@ -84,6 +85,11 @@ class Learner:
         loss_func: the training loss ``(logits, targets) -> mean loss``; default
             cross-entropy, or e.g. :class:`~sgdlab.losses.LabelSmoothingCrossEntropy`. The
             table's ``valid_loss`` is always plain cross-entropy, so runs stay comparable.
+        impl: train with your own exercise solutions: a file such as ``"my_sgd.py"`` (or a
+            module) whose ``momentum_step`` makes every update, ``cross_entropy`` the loss,
+            ``one_cycle_lr`` and ``lrs_for_groups`` the learning rates, and ``smooth_losses``
+            and ``suggest_lrs`` the finder's curve (:mod:`sgdlab.vision.impl`); default:
+            sgdlab's own.
     """
 
     def __init__(self, dls: Any, model: nn.Module, *, arch: str | None = None,
@@ -92,7 +98,7 @@ class Learner:
                  device: str | torch.device | None = None, seed: int | None = None,
                  progress: bool = True, log: Callable[[str], None] = print,
                  loss_func: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
-                 ) -> None:
+                 impl: str | os.PathLike | object | None = None) -> None:
         checks.check_number(wd, "weight decay", minimum=0.0, hint="1e-4 is typical")
         self.momentum = checks.check_fraction(momentum, "momentum", hint="0.9 is typical")
         if dls is None:
@@ -101,7 +107,8 @@ class Learner:
         self.arch, self.head = arch, head
         self.model_dir = Path(model_dir)
         self.seed, self.progress, self.log = seed, progress, log
-        self.loss_func = F.cross_entropy if loss_func is None else loss_func
+        self.code = training_code(impl, log)
+        self.loss_func = self.code.loss(loss_func)
         self.device = default_device(device if device is not None
                                      else getattr(dls, "device", None))
         self.model = model.to(self.device, memory_format=memory_format(self.device))
@@ -109,9 +116,10 @@ class Learner:
         self.dls = dls
         # SGD's fast path (torch._foreach_*) on a GPU; on a CPU the readable loop was as fast
         # for ResNet34 (benchmarks/optimizer.py). Both give the same numbers bit for bit.
-        self.opt = SGD([{"params": ps} for ps in vision_model.group_parameters(self.model)],
-                       lr=DEFAULT_LR, momentum=self.momentum, weight_decay=wd,
-                       foreach=self.device.type == "cuda")
+        self.opt = self.code.optimizer(
+            [{"params": ps} for ps in vision_model.group_parameters(self.model)],
+            lr=DEFAULT_LR, momentum=self.momentum, weight_decay=wd,
+            foreach=self.device.type == "cuda")
         self.recorder = Recorder(n_valid=len(dls.valid_items), n_classes=len(self.classes))
         self._random = RandomStream(seed, self.device)
 
@@ -161,7 +169,7 @@ class Learner:
 
     def lrs(self, lr: LearningRates) -> list[float]:
         """One learning rate per layer group; see :func:`~sgdlab.vision.model.lrs_for_groups`."""
-        return vision_model.lrs_for_groups(lr, self.n_groups)
+        return self.code.lrs(lr, self.n_groups)
 
     def set_hyper(self, lrs: Sequence[float], momentum: float) -> None:
         """Write each group's learning rate, and the momentum, into the optimizer."""
@@ -207,8 +215,9 @@ class Learner:
         opposite (``moms``). ``max_lr`` may be a number, ``slice(lo, hi)`` or ``slice(hi)``.
         """
         epochs = checks.check_whole_number(epochs, "epochs", minimum=1, hint=EPOCHS_HINT)
-        schedule = one_cycle_schedule(self.lrs(max_lr), epochs * self._batches_per_epoch(),
-                                      div, div_final, pct_start, moms)
+        schedule = self.code.one_cycle_schedule(self.lrs(max_lr),
+                                                epochs * self._batches_per_epoch(), div,
+                                                div_final, pct_start, moms)
         return self._fit_epochs(epochs, schedule, wd, on_divergence)
 
     def _fit_epochs(self, epochs: int, schedule: Schedule, wd: float | None,
@@ -248,7 +257,9 @@ class Learner:
         self.recorder = recorder = Recorder(n_valid=len(self.dls.valid_items),
                                             n_classes=len(self.classes))
         if validate:
-            self.log(format_header())
+            for line in (self.code.header(self.loss_func), format_header()):
+                if line:
+                    self.log(line)
         with self._random.active():
             for epoch in range(1, math.ceil(n_batches / per_epoch) + 1):
                 start = time.perf_counter()
@@ -289,29 +300,11 @@ class Learner:
         row = self.recorder.end_epoch(epoch, valid_loss, valid_error, time.perf_counter() - start)
         self.log(format_row(row))
 
-    @contextmanager
-    def restored(self) -> Iterator[Learner]:
-        """Inside the block train as you like; afterwards everything is as it was.
-
-        Restored: the weights (BatchNorm statistics included), the optimizer's state and
-        hyper-parameters, the learner's random stream, the training loader's random stream (its
-        shuffling and augmentation), train/eval mode and the recorder. A ``fit`` after the
-        block sees the same batches as one without it.
-        """
-        weights = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
-        opt_state = copy.deepcopy(self.opt.state_dict())
-        random_state, recorder, training = self._random.state, self.recorder, self.model.training
-        loader_rng = getattr(self.dls.train, "generator", None)
-        loader_state = loader_rng.get_state() if loader_rng is not None else None
-        try:
-            yield self
-        finally:
-            self.model.load_state_dict(weights)
-            self.opt.load_state_dict(opt_state)
-            self._random.state, self.recorder = random_state, recorder
-            if loader_rng is not None:
-                loader_rng.set_state(loader_state)
-            self.model.train(training)
+    def restored(self) -> AbstractContextManager[Learner]:
+        """``with learn.restored():`` train as you like; afterwards weights, optimizer state,
+        random streams, mode and recorder are as they were (see
+        :func:`sgdlab.vision.snapshot.restored`)."""
+        return snapshot.restored(self)
 
     def lr_find(self, start_lr: float = 1e-7, end_lr: float = 10.0, num_it: int = 100,
                 stop_div: bool = True, beta: float = 0.98) -> LRFinderResult:
@@ -386,7 +379,7 @@ def vision_learner(dls: Any, arch: str = "resnet34", weights: vision_model.Weigh
             no for random ones (a random body must learn too).
         seed: repeatable initial weights and dropout.
         kwargs: passed to :class:`Learner` (``wd``, ``momentum``, ``model_dir``, ``device``,
-            ``progress``, ``log``, ``loss_func``).
+            ``progress``, ``log``, ``loss_func``, ``impl``).
     """
     model = vision_model.create_model(len(dls.classes), arch, weights, head, seed)
     learn = Learner(dls, model, arch=arch, head=head, seed=seed, **kwargs)

@@ -123,19 +123,23 @@ def lr_find(learn: Learner, start_lr: float = 1e-7, end_lr: float = 10.0, num_it
     The sweep is an ordinary :meth:`~sgdlab.vision.learner.Learner.fit_schedule` with the
     exponential schedule, every group at the same rate and the learner's momentum, no
     validation, and (with ``stop_div``) the divergence watch as its stop condition, all inside
-    ``with learn.restored():``.
+    ``with learn.restored():``. The smoothing and the suggestions are ``learn.code``'s:
+    sgdlab's :func:`smooth_losses` and :func:`suggest_lrs`, or a student's
+    (:mod:`sgdlab.vision.impl`); the divergence watch is always sgdlab's.
     """
     schedule = sweep_schedule(learn.n_groups, learn.momentum, num_it, start_lr, end_lr)
     beta = _check_beta(beta)
+    if learn.code.lr_find_header():
+        learn.log(learn.code.lr_find_header())
     with learn.restored():
         recorder = learn.fit_schedule(num_it, schedule, validate=False,
                                       stop=_DivergenceWatch(beta) if stop_div else None)
     lrs, raw = list(recorder.lrs), list(recorder.losses)
-    smoothed = smooth_losses(raw, beta)
+    smoothed = learn.code.smooth(raw, beta)
     diverged = recorder.stopped_at is not None
     end = len(lrs) - 1 if diverged or not math.isfinite(smoothed[-1]) else len(lrs)
     start = num_it // 10 if end - num_it // 10 >= 3 else 0
-    steepest, minimum_div_10 = suggest_lrs(lrs[start:end], smoothed[start:end],
-                                           window=num_it // 20)
+    steepest, minimum_div_10 = learn.code.suggest(lrs[start:end], smoothed[start:end],
+                                                  num_it // 20)
     return LRFinderResult(lrs, smoothed, raw, steepest, minimum_div_10,
                           stopped_early=len(lrs) < num_it)

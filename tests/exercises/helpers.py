@@ -28,12 +28,25 @@ def assert_close(actual: object, expected: torch.Tensor, message: str, tol: floa
     if actual.shape != expected.shape:
         raise AssertionError(f"{message}\n  expected shape {tuple(expected.shape)}, got "
                              f"{tuple(actual.shape)}")
-    actual = actual.detach().to(torch.float64)
-    expected = expected.detach().to(torch.float64)
+    returned, wanted = actual.detach(), expected.detach()
+    actual, expected = returned.to(torch.float64), wanted.to(torch.float64)
     scale = max(1.0, expected.abs().max().item()) if expected.numel() else 1.0
     if not torch.allclose(actual, expected, rtol=tol, atol=tol * scale):
-        raise AssertionError(f"{message}\n  got:      {show(actual)}\n  expected: "
-                             f"{show(expected)}")
+        raise AssertionError(f"{message}\n  got:      {show(returned)}\n  expected: "
+                             f"{show(wanted)}{difference(returned, wanted, tol * scale)}")
+
+
+def difference(actual: torch.Tensor, expected: torch.Tensor, allowed: float) -> str:
+    """The largest difference, and the dtype when it differs: two printouts that look the same
+    (``tensor([-1.8889])`` in float32 and in float64) still say why they are not equal."""
+    gap = (actual.to(torch.float64) - expected.to(torch.float64)).abs()
+    gap = gap.nan_to_num(nan=float("inf"))
+    text = f"\n  largest difference: {gap.max().item():.3g} (allowed: {allowed:.3g})"
+    if actual.dtype != expected.dtype:
+        text += (f"\n  your result is {actual.dtype} but the expected one is {expected.dtype}, "
+                 f"the dtype of the inputs: keep the dtype you are given (no .float(); make "
+                 f"new tensors with dtype=x.dtype), or digits are lost")
+    return text
 
 
 def assert_float_close(actual: object, expected: float, message: str, tol: float = 1e-7) -> None:

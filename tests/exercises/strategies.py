@@ -23,12 +23,18 @@ seeds = st.integers(min_value=0, max_value=2**32 - 1)
 shapes = st.lists(st.integers(min_value=1, max_value=3), max_size=2).map(tuple)
 
 
-def tensors(shape: tuple[int, ...], elements: st.SearchStrategy[float] = small_floats
-            ) -> st.SearchStrategy[torch.Tensor]:
-    """float64 tensors of the given shape."""
+@st.composite
+def tensors(draw: st.DrawFn, shape: tuple[int, ...],
+            elements: st.SearchStrategy[float] = small_floats) -> torch.Tensor:
+    """float64 tensors of the given shape.
+
+    A composite rather than ``.map(lambda ...)``: hypothesis shows a mapped value as the
+    lambda's body applied to its input, so a counter-example read ``….reshape(shape)`` with
+    ``shape`` undefined; a composite's value is shown as the tensor itself.
+    """
     count = math.prod(shape)
-    return st.lists(elements, min_size=count, max_size=count).map(
-        lambda values: torch.tensor(values, dtype=torch.float64).reshape(shape))
+    values = draw(st.lists(elements, min_size=count, max_size=count))
+    return torch.tensor(values, dtype=torch.float64).reshape(shape)
 
 
 def matrices(rows: st.SearchStrategy[int] = sizes, cols: st.SearchStrategy[int] = columns

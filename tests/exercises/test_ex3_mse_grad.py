@@ -1,7 +1,9 @@
 """Exercise 3: ``mse_grad(x, y, a)`` is the gradient of ``mse(x @ a, y)`` with respect to ``a``.
 
 Oracles: central finite differences of the loss in float64 (exact for a quadratic, whatever the
-step), the least-squares fit (where the gradient must vanish) and the mean's scaling law.
+step), the least-squares fit (where the gradient must vanish) and the mean's scaling law. "By
+hand" is checked too: autograd must build no graph while ``mse_grad`` runs (a saved-tensors hook
+sees every tensor a graph keeps for ``backward``).
 """
 
 from __future__ import annotations
@@ -97,3 +99,24 @@ def test_mse_grad_points_uphill(impl, x, shift):
         f"the gradient points uphill, away from the best fit: when a overshoots the true "
         f"coefficients by {shift.tolist()}, the gradient must point the same way (a positive "
         f"dot product), got {grad.tolist()}; check the sign of (x a − y)")
+
+
+@exercise_settings
+@given(problem=problems())
+def test_mse_grad_is_worked_out_by_hand(impl, problem):
+    x, y, a = problem  # none of them tracks gradients
+    saved_for_backward = []
+
+    def pack(t: torch.Tensor) -> torch.Tensor:
+        saved_for_backward.append(tuple(t.shape))
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        grad = impl.mse_grad(x, y, a)
+    assert not saved_for_backward and not a.requires_grad, (
+        "mse_grad must work the gradient out by hand, with the formula (2/n)·xᵀ(x a − y), but "
+        "autograd built a graph while it ran (requires_grad_(), backward() or "
+        "torch.autograd.grad): exercise 4 is the one that uses autograd")
+    assert isinstance(grad, torch.Tensor) and grad.grad_fn is None and not grad.requires_grad, (
+        "mse_grad must return plain numbers computed from x, y and a, not a tensor that "
+        "tracks gradients")

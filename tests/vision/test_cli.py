@@ -239,14 +239,37 @@ def test_a_diverging_run_is_named_and_not_saved(fake_bears, tmp_path, capsys):
     assert not (tmp_path / "models" / "bears.pth").exists()
 
 
+@pytest.mark.slow
+def test_train_with_the_students_file_says_whose_code_trains(fake_bears, tmp_path, capsys):
+    wrong = REPO / "tests" / "exercises" / "wrong" / "momentum_uphill.py"
+    code = cli.main(["bears", "train", "--data", str(fake_bears), *TINY, *ONE_CYCLE,
+                     "--epochs", "1", "--lr", "1e-2", "--model-dir", str(tmp_path),
+                     "--impl", str(wrong)])
+    out = capsys.readouterr().out
+    assert code in (0, 1), out
+    assert ("note: momentum_uphill.py does not define cross_entropy() (exercise 10) yet: "
+            "sgdlab's cross_entropy is used instead") in out
+    header = out.index("optimizer: momentum_step from momentum_uphill.py (weight decay added")
+    assert out.index("epoch  train_loss", header) > header
+    assert "loss: cross_entropy from sgdlab, label smoothing 0.1" in out
+
+
 # ----------------------------------------------------------------------------- lr-find
 
 @pytest.mark.slow
 def test_lr_find_saves_the_plot_and_prints_suggestions(fake_bears, tmp_path, capsys):
     out_png = tmp_path / "plots" / "lr.png"
+    mine = tmp_path / "mine.py"  # a student's file with exercises 12 and 13 only
+    mine.write_text("from sgdlab.lr_suggest import smooth_losses, suggest_lrs  # noqa: F401\n",
+                    encoding="utf-8")
     assert cli.main(["bears", "lr-find", "--data", str(fake_bears), *TINY, "--num-it", "12",
-                     "--start-lr", "1e-5", "--end-lr", "1", "--out", str(out_png)]) == 0
+                     "--start-lr", "1e-5", "--end-lr", "1", "--out", str(out_png),
+                     "--impl", str(mine)]) == 0
     out = capsys.readouterr().out
+    assert ("note: mine.py does not define momentum_step() (exercise 6) yet: sgdlab's "
+            "momentum_step is used instead") in out
+    assert ("lr_find: the curve by smooth_losses from mine.py, the suggestions by suggest_lrs "
+            "from mine.py") in out
     assert out_png.read_bytes()[:8] == PNG_MAGIC
     found = {name: float(value) for name, value in
              re.findall(r"^(steepest descent|minimum / 10):\s+(\S+)$", out, re.M)}

@@ -46,6 +46,8 @@ from sgdlab.vision.split import find_classes
 
 SPLITS = ("train", "valid")
 WHICH = ("all", "wrong", "unsure")
+SEEN_NOTE = ("training photos were seen in training, so their losses are lower than they "
+             "would be on new photos; a mislabelled one the model learnt by heart ranks low")
 
 
 @dataclass(frozen=True)

@@ -42,6 +42,7 @@ from sgdlab.vision.clean_journal import (
     record_decision,
     undo_batches,
 )
+from sgdlab.vision.data import train_in_order
 from sgdlab.vision.split import find_classes
 
 SPLITS = ("train", "valid")
@@ -126,7 +127,7 @@ class Cleaner:
 
     def _predict(self) -> list[Row]:
         dls, rows = self.learn.dls, []
-        for split, items, loader in (("train", dls.train_items, _in_order(dls)),
+        for split, items, loader in (("train", dls.train_items, train_in_order(dls)),
                                      ("valid", dls.valid_items, dls.valid)):
             probs, targets, losses = self.learn.get_preds(loader)
             for i, item in enumerate(items):
@@ -224,19 +225,3 @@ class Cleaner:
     def __repr__(self) -> str:
         return (f"Cleaner({self.data_dir}: {len(self.photos)} photos, {len(self.pending)} "
                 f"decision(s) pending, {len(self.state.applied_batches())} batch(es) applied)")
-
-
-def _in_order(dls: Any) -> Any:
-    """The training photos in item order, without augmentation, as validation photos are seen."""
-    from sgdlab.vision.data import CachedImageLoader, ImageDataLoaders
-
-    if getattr(dls, "augmentation", None) is None and isinstance(dls.train, CachedImageLoader):
-        t = dls.train
-        return CachedImageLoader(t.images, t.labels, t.items, t.batch_size, t.size, t.mean, t.std)
-    if not isinstance(dls, ImageDataLoaders):
-        raise SgdlabError("the cleaner needs ImageDataLoaders (or a train loader without "
-                          "augmentation) to rank the training photos")
-    plain = ImageDataLoaders(dls.path, dls.classes, dls.train_items, dls.valid_items[:1],
-                             size=dls.size, batch_size=dls.train.batch_size, device=dls.device,
-                             augment=False, seed=dls.seed, mean=dls.mean, std=dls.std)
-    return _in_order(plain)

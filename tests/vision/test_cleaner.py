@@ -18,6 +18,7 @@ import pytest
 import torch
 
 from sgdlab import cli
+from sgdlab.errors import SgdlabError
 from sgdlab.vision.checkpoint import relative_name
 from sgdlab.vision.clean_journal import (
     JOURNAL_NAME,
@@ -26,6 +27,7 @@ from sgdlab.vision.clean_journal import (
     UnknownClassError,
 )
 from sgdlab.vision.cleaner import Cleaner
+from sgdlab.vision.interpret import ClassificationInterpretation
 
 from .cleaning import fake_bears, learner, photos_hash
 
@@ -67,6 +69,11 @@ def test_every_photo_is_ranked_by_its_loss_and_filters_select(bears, model):
     assert all(r.prediction != r.label for r in cleaner.rows(which="wrong"))
     assert all(r.confidence < 0.6 for r in cleaner.rows(which="unsure"))
     assert len(cleaner.rows(which="wrong")) + sum(not r.wrong for r in rows) == 18
+    made = [ClassificationInterpretation.from_learner(learn, split) for split in ("valid",
+                                                                                  "train")]
+    assert Cleaner(None, bears, interpretations=made).rows() == rows  # predictions reused
+    with pytest.raises(SgdlabError, match="at most one interpretation per split"):
+        Cleaner(None, bears, interpretations=made[:1] * 2)
 
 
 def test_decisions_are_journalled_at_once_and_survive_a_restart(bears):

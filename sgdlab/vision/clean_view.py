@@ -1,8 +1,8 @@
 """What a cleaning page shows: the filters, one page of photos, each photo's state, the counts.
 
 :class:`CleanView` sits between a :class:`~sgdlab.vision.cleaner.Cleaner` (the session: ranking,
-journal, apply, undo) and a screen (the notebook widget of :mod:`sgdlab.vision.clean_widget`,
-the browser page of :mod:`sgdlab.vision.clean_page`). It holds only what the screen is looking
+journal, apply, undo) and a screen (the notebook widget of :mod:`sgdlab.vision.clean_widget`;
+a browser page would sit on it the same way). It holds only what the screen is looking
 at (class, split, wrong/unsure, page); every decision goes straight to the cleaner's journal, so
 changing a filter or the page never loses one. A screen reads :meth:`CleanView.cards` and
 :meth:`CleanView.counts`, and sends :meth:`CleanView.choose`, ``apply`` and ``undo``.
@@ -123,8 +123,9 @@ class CleanView:
         return max(1, math.ceil(len(self.rows()) / self.per_page))
 
     def go(self, page: int) -> int:
-        """Turn to ``page`` (0-based; kept inside the pages there are); returns it."""
-        self.page = min(max(0, int(page)), self.pages - 1)
+        """Turn to ``page`` (0-based; past the last page: the last one); returns it."""
+        page = check_whole_number(page, "page", hint="pages count from 0")
+        self.page = min(page, self.pages - 1)
         return self.page
 
     def cards(self) -> list[Card]:

@@ -169,7 +169,7 @@ class ImageCleaner(widgets.VBox):
         self.refresh()
 
     def _turn(self, by: int) -> None:
-        self.view.go(self.view.page + by)
+        self.view.go(max(0, self.view.page + by))
         self.refresh()
 
     def _apply(self) -> None:

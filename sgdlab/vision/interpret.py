@@ -31,8 +31,9 @@ SPLITS = ("valid", "train")
 
 
 def photo_name(item: str | os.PathLike) -> str:
-    """A photo's name inside the data folder: its class folder and file name
-    (``black/00000042.jpg``), as the cleaner and ``sgdlab bears clean`` name it."""
+    """A photo's class folder and file name (``black/00000042.jpg``): for a photo lying
+    directly in its class folder, its path inside the data folder, as the cleaner and
+    ``sgdlab bears clean`` name it."""
     path = Path(item)
     return f"{path.parent.name}/{path.name}"
 

@@ -191,3 +191,26 @@ def test_the_widget_displays_and_journals_in_a_real_notebook(tmp_path, tiny_bear
     first = Cleaner(None, bears).pending
     assert len(first) == 1 and f"pending: {sorted(first)}" in printed[0].text
     assert journal(bears)[0]["action"] == "delete"             # written by the kernel
+
+
+def test_the_view_refuses_bad_pages_filters_and_sessions(session):
+    from sgdlab.errors import SgdlabError
+    from sgdlab.vision.clean_journal import UnknownClassError
+    from sgdlab.vision.clean_view import CleanView
+
+    bears, learn = session
+    view = CleanView(Cleaner(learn, bears), per_page=4)
+    assert view.go(99) == 4 and len(view.cards()) == 2       # 18 photos: the last page has 2
+    with pytest.raises(SgdlabError, match="page must be a whole number >= 0"):
+        view.go(-1)
+    with pytest.raises(UnknownClassError, match="choose one of black, grizzly, teddys"):
+        view.set_filters(label="panda")
+    with pytest.raises(SgdlabError, match="which"):
+        view.set_filters(which="blurry")
+    assert view.page == 4 and view.label is None              # a refused filter changes nothing
+    view.set_filters(split="valid", which="all")
+    assert view.page == 0 and view.counts().shown == 4 and view.counts().total == 18
+    with pytest.raises(SgdlabError, match="needs a Cleaner"):
+        CleanView(bears)
+    with pytest.raises(SgdlabError, match="per_page"):
+        CleanView(view.cleaner, per_page=0)

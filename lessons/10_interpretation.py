@@ -1,16 +1,18 @@
 """What the classifier gets wrong, and using it.
 
-The confusion matrix, the most confused classes, the top losses (the photos worth a look before
-cleaning the data), then predicting one photo at a time on the CPU as in production.
+The confusion matrix, the most confused classes, the top losses of the validation and the
+training photos, cleaning them (a notebook grid, or the terminal), then predicting one photo at
+a time on the CPU as in production.
 """
 
 import time
 
 import torch
 
-from sgdlab.teach import figure_path, show_png, step
+from sgdlab.teach import figure_path, in_notebook, show_png, step
 from sgdlab.vision.checkpoint import load_learner
-from sgdlab.vision.interpret import ClassificationInterpretation
+from sgdlab.vision.cleaner import Cleaner
+from sgdlab.vision.interpret import ClassificationInterpretation, photo_name
 from sgdlab.vision.lesson_config import lesson_config, stage_one
 
 # %%
@@ -54,34 +56,69 @@ step("The top losses", """
     Sort the validation photos by their loss: at the top are the photos the model was
     confidently wrong about, or least sure of. They are the ones worth looking at: often a
     mislabelled photo (a grizzly in the black-bear folder), a picture of something else, or
-    two bears of different kinds in one photo.
+    two bears of different kinds in one photo. Each photo of the grid is titled with its file
+    name, so you can find it in the folder.
 """)
 k = min(9, n_valid)
 top_losses, top_indices = interp.top_losses(k)
 for loss, i in zip(top_losses.tolist(), top_indices.tolist(), strict=True):
     actual, predicted = int(interp.targets[i]), int(interp.preds[i])
-    print(f"  {interp.items[i].relative_to(config.bears).as_posix():24s} actual "
+    print(f"  {photo_name(interp.items[i]):24s} actual "
           f"{interp.classes[actual]:8s} predicted {interp.classes[predicted]:8s} "
           f"loss {loss:5.2f}  p(actual) {interp.probs[i, actual]:.2f}")
 show_png(interp.plot_top_losses(k, figure_path("top_losses")))
 
 # %%
-step("Cleaning the data", """
-    The lecture used a small tool to flip through the top-loss photos and remove the bad
-    ones, the validation set first, then the training set. The rule sgdlab keeps: never
-    delete a photo, move it aside, so that a person can change their mind. Look at the
-    top-losses figure; to take one out, move it into a quarantine folder:
-
-        mkdir -p bears/.quarantine/black && mv bears/black/00000042.jpg bears/.quarantine/black/
-
-    The dataset never reads hidden folders. (sgdlab bears verify does this for files that
-    are not pictures at all.) Cleaning usually helps only a little: models cope with random
-    noise in the labels; what hurts is noise with a pattern, such as every brown black bear
-    filed as a grizzly.
+step("The training photos too", """
+    A mislabelled photo that landed in the training set is never among the validation photos,
+    so look at the training photos as well: from_learner(learn, split="train") predicts them
+    as it predicts validation photos (in order, without augmentation). Remember that the model
+    learnt from them: their losses are lower than they would be on new photos, and a wrong
+    label it learnt by heart may not rank high at all.
 """)
-candidates = [interp.items[i] for i in top_indices.tolist()
-              if int(interp.preds[i]) != int(interp.targets[i])][:3]
-print("photos to look at first:", [p.relative_to(config.bears).as_posix() for p in candidates])
+interp_train = ClassificationInterpretation.from_learner(learn, split="train")
+k_train = min(6, len(interp_train.items))
+print(f"{len(interp_train.items)} training photos; mean loss {interp_train.losses.mean():.3f} "
+      f"(validation: {interp.losses.mean():.3f})")
+show_png(interp_train.plot_top_losses(k_train, figure_path("top_losses_train")))
+
+# %%
+step("Cleaning the data", """
+    The lecture flipped through the top-loss photos in a small notebook tool and deleted the
+    bad ones. sgdlab's Cleaner ranks every photo, training and validation, by its loss; each
+    decision (keep, delete, relabel to another class) is written to a journal in the data
+    folder the moment it is made, so switching class or split, or restarting, loses none.
+    Apply moves deleted photos into the folder's .quarantine (listed in its manifest) and
+    relabelled ones into their new class folder; Undo puts them back, byte for byte. Nothing
+    is ever deleted for real. In a notebook the cell below shows the ImageCleaner grid; in a
+    terminal, sgdlab bears clean does the same (the commands are printed below).
+
+    After cleaning, loading the folder again draws a new seed-42 split from the photos that
+    are left, so compare models before and after on the same photos. Cleaning usually helps
+    only a little: models cope with random noise in the labels; what hurts is noise with a
+    pattern, such as every brown black bear filed as a grizzly.
+""")
+cleaner = Cleaner(learn, config.bears, interpretations=[interp, interp_train])
+print(cleaner)
+for row in cleaner.rows(which="wrong")[:5]:
+    print(f"  {row.path:24s} {row.split:5s} label {row.label:8s} predicted "
+          f"{row.prediction:8s} loss {row.loss:5.2f}")
+candidates = [row.path for row in cleaner.rows(split="valid", which="wrong")[:3]]
+print("photos to look at first:", candidates)
+if in_notebook():
+    from IPython.display import display
+
+    from sgdlab.vision.clean_widget import ImageCleaner
+
+    display(ImageCleaner(cleaner))
+else:
+    data, worst = config.bears, cleaner.rows()[:2]
+    print(f"""in a terminal (the paths are the two worst photos here; look before you decide):
+  sgdlab bears clean --model {saved} --data {data} --list 20     # the worst 20
+  sgdlab bears clean --data {data} --delete {worst[0].path}
+  sgdlab bears clean --data {data} --relabel {worst[1].path}={worst[1].prediction}
+  sgdlab bears clean --data {data} --apply                        # move them
+  sgdlab bears clean --data {data} --undo                         # put them back""")
 
 # %%
 step("Production: one photo at a time, on the CPU", """

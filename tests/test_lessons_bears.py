@@ -24,6 +24,7 @@ from sgdlab.diagnose import diagnose
 from sgdlab.errors import SgdlabError
 from sgdlab.lessons import get_lesson, list_lessons, run_lesson_file
 from sgdlab.vision.checkpoint import CHECKPOINT_FORMAT, read_checkpoint
+from sgdlab.vision.clean_journal import JOURNAL_NAME
 from sgdlab.vision.data import find_classes, split_items
 from sgdlab.vision.lesson_config import BearsNotFoundError, keep_per_class, lesson_config
 from sgdlab.vision.recipe import default_size
@@ -199,6 +200,14 @@ def check_interpretation(ns: dict) -> None:
     assert int(confusion.sum()) == n and int(confusion.diagonal().sum()) == n - ns["wrong"]
     assert ns["name"] == interp.classes[int(interp.probs[0].argmax())]
     assert ns["agreement"] < 1e-4  # predict() sees exactly what validation saw
+    train = ns["interp_train"]
+    assert train.split == "train" and train.items == ns["dls"].train_items
+    rows = ns["cleaner"].rows()                  # every photo the model saw or validated on
+    assert len(rows) == len(train.items) + n and {r.split for r in rows} == {"train", "valid"}
+    assert rows[0].loss == pytest.approx(max(top[0].item(), train.losses.max().item()),
+                                         abs=1e-5)
+    assert ns["cleaner"].pending == {}           # the lesson decides nothing for the learner
+    assert not (ns["config"].bears / JOURNAL_NAME).exists()
 
 
 @pytest.mark.slow
@@ -208,6 +217,7 @@ def test_lesson10_top_losses_confusion_and_predict(bear_runs):
     assert "loaded models/bears-stage-2.pth" in run.output
     check_interpretation(run.ns)
     assert run.ns["interp"].items == run.ns["dls"].valid_items
+    assert "sgdlab bears clean --model models/bears-stage-2.pth" in run.output
 
 
 @pytest.mark.slow

@@ -25,6 +25,7 @@ both models on the same photos.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -42,10 +43,13 @@ from sgdlab.vision.clean_journal import (
     record_decision,
     undo_batches,
 )
+from sgdlab.vision.interpret import ClassificationInterpretation
 from sgdlab.vision.split import find_classes
 
 SPLITS = ("train", "valid")
 WHICH = ("all", "wrong", "unsure")
+SEEN_NOTE = ("training photos were seen in training, so their losses are lower than they "
+             "would be on new photos; a mislabelled one the model learnt by heart ranks low")
 
 
 @dataclass(frozen=True)
@@ -75,10 +79,25 @@ class Cleaner:
             and ``valid_items``); ``None`` to record, apply and undo decisions without ranking.
         data_dir: the dataset folder (one sub-folder per class); the journal is kept there.
         unsure_below: a photo is "unsure" when the model's top probability is below this.
+        interpretations: predictions already made, a
+            :class:`~sgdlab.vision.interpret.ClassificationInterpretation` per split (from
+            ``from_learner(learn)`` and ``from_learner(learn, split="train")``); the cleaner
+            ranks those photos instead of predicting again (``learn`` may then be ``None``).
     """
 
     def __init__(self, learn: Any, data_dir: str | os.PathLike | None = None, *,
-                 unsure_below: float = 0.6) -> None:
+                 unsure_below: float = 0.6,
+                 interpretations: Sequence[ClassificationInterpretation] = ()) -> None:
+        interpretations = list(interpretations)
+        for interp in interpretations:
+            if not isinstance(interp, ClassificationInterpretation):
+                raise SgdlabError(f"interpretations must be ClassificationInterpretation "
+                                  f"objects (from_learner(learn, split=...)), got "
+                                  f"{type(interp).__name__}")
+        splits = [interp.split for interp in interpretations]
+        if len(set(splits)) < len(splits):
+            raise SgdlabError(f"give at most one interpretation per split, got {splits}")
+        self._interpretations = interpretations
         if data_dir is None:
             if learn is None:
                 raise SgdlabError("give the data folder: Cleaner(learn, 'bears') or "
@@ -116,18 +135,21 @@ class Cleaner:
 
     def _ranked(self) -> list[Row]:
         if self._rows is None:
-            if self.learn is None:
+            if self.learn is None and not self._interpretations:
                 raise SgdlabError("this Cleaner has no learner, so it cannot rank the photos; "
                                   "make it with Cleaner(learn, data_dir)")
             self._rows = sorted(self._predict(), key=lambda r: -r.loss)
         return self._rows
 
     def _predict(self) -> list[Row]:
-        dls, rows = self.learn.dls, []
-        for split, items, loader in (("train", dls.train_items, _in_order(dls)),
-                                     ("valid", dls.valid_items, dls.valid)):
-            probs, targets, losses = self.learn.get_preds(loader)
-            for i, item in enumerate(items):
+        rows = []
+        interpretations = self._interpretations or [
+            ClassificationInterpretation.from_learner(self.learn, split)
+            for split in ("train", "valid")]
+        for interp in interpretations:
+            split, probs, targets, losses = (interp.split, interp.probs, interp.targets,
+                                             interp.losses)
+            for i, item in enumerate(interp.items):
                 name = self._name(item)
                 if name not in self.photos:
                     raise PhotoNotInDataError(f"the learner's photo {item} is not a photo of "
@@ -217,24 +239,8 @@ class Cleaner:
     def _reload(self) -> None:
         self.state = read_journal(self.data_dir)
         self.photos = {self._name(p) for p in find_classes(self.data_dir)[1]}
-        self._rows = None if self.learn is None else self._rows
+        self._rows = None if self.learn is None and not self._interpretations else self._rows
 
     def __repr__(self) -> str:
         return (f"Cleaner({self.data_dir}: {len(self.photos)} photos, {len(self.pending)} "
                 f"decision(s) pending, {len(self.state.applied_batches())} batch(es) applied)")
-
-
-def _in_order(dls: Any) -> Any:
-    """The training photos in item order, without augmentation, as validation photos are seen."""
-    from sgdlab.vision.data import CachedImageLoader, ImageDataLoaders
-
-    if getattr(dls, "augmentation", None) is None and isinstance(dls.train, CachedImageLoader):
-        t = dls.train
-        return CachedImageLoader(t.images, t.labels, t.items, t.batch_size, t.size, t.mean, t.std)
-    if not isinstance(dls, ImageDataLoaders):
-        raise SgdlabError("the cleaner needs ImageDataLoaders (or a train loader without "
-                          "augmentation) to rank the training photos")
-    plain = ImageDataLoaders(dls.path, dls.classes, dls.train_items, dls.valid_items[:1],
-                             size=dls.size, batch_size=dls.train.batch_size, device=dls.device,
-                             augment=False, seed=dls.seed, mean=dls.mean, std=dls.std)
-    return _in_order(plain)

@@ -21,9 +21,7 @@ import sys
 from pathlib import Path
 
 from sgdlab.checks import DEFAULT_SEED
-
-SEEN_NOTE = ("training photos were seen in training, so their losses are lower than they "
-             "would be on new photos; a mislabelled one the model learnt by heart ranks low")
+from sgdlab.vision.cleaner import SEEN_NOTE
 
 
 def _learner(args: argparse.Namespace, folder: Path):

@@ -24,6 +24,7 @@ import os
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -306,6 +307,21 @@ class ImageDataLoaders:
         return (f"ImageDataLoaders({self.path}: classes={self.classes}, "
                 f"{len(self.train_items)} train / {len(self.valid_items)} valid, "
                 f"size={self.size}, device={self.device})")
+
+
+def train_in_order(dls: Any) -> Any:
+    """The training photos in item order, without augmentation, as validation photos are seen
+    (row ``i`` is ``dls.train_items[i]``); decodes them again when ``dls`` augments."""
+    if getattr(dls, "augmentation", None) is None and isinstance(dls.train, CachedImageLoader):
+        t = dls.train
+        return CachedImageLoader(t.images, t.labels, t.items, t.batch_size, t.size, t.mean, t.std)
+    if not isinstance(dls, ImageDataLoaders):
+        raise SgdlabError("ranking the training photos needs ImageDataLoaders (or a train "
+                          "loader without augmentation)")
+    plain = ImageDataLoaders(dls.path, dls.classes, dls.train_items, dls.valid_items[:1],
+                             size=dls.size, batch_size=dls.train.batch_size, device=dls.device,
+                             augment=False, seed=dls.seed, mean=dls.mean, std=dls.std)
+    return train_in_order(plain)
 
 
 def _with_index(device: torch.device) -> torch.device:

@@ -4,7 +4,11 @@ The loss of validation image ``i`` is ``−log p_i(actual class)``: near 0 when 
 confidently right, large when it is confidently wrong (p = 0.01 → 4.6). Sorting by it puts
 the likely mislabelled or junk images first — the ones worth a look before cleaning the data.
 
-Every tensor here is indexed like ``dls.valid_items``: row ``i`` is ``valid_items[i]``.
+Every tensor here is indexed like ``dls.valid_items``: row ``i`` is ``valid_items[i]``; an
+interpretation of the training photos (``from_learner(learn, split="train")``) is indexed like
+``dls.train_items`` instead. The model learnt from those, so their losses are lower than a new
+photo's would be, and a mislabelled one it learnt by heart ranks low; they are still worth a
+look, since a mislabelled training photo is never seen among the validation photos.
 """
 
 from __future__ import annotations
@@ -17,11 +21,21 @@ from typing import TYPE_CHECKING
 
 import torch
 
-from sgdlab.checks import check_whole_number
+from sgdlab.checks import check_choice, check_whole_number
 from sgdlab.errors import SgdlabError
 
 if TYPE_CHECKING:
     from sgdlab.vision.learner import Learner
+
+SPLITS = ("valid", "train")
+
+
+def photo_name(item: str | os.PathLike) -> str:
+    """A photo's class folder and file name (``black/00000042.jpg``): for a photo lying
+    directly in its class folder, its path inside the data folder, as the cleaner and
+    ``sgdlab bears clean`` name it."""
+    path = Path(item)
+    return f"{path.parent.name}/{path.name}"
 
 
 @dataclass
@@ -32,8 +46,9 @@ class ClassificationInterpretation:
         probs: (N, classes) predicted probabilities.
         targets: (N,) actual class indices.
         losses: (N,) cross-entropy of each image, ``−log probs[i, targets[i]]``.
-        items: the image files (``dls.valid_items``).
+        items: the image files (``dls.valid_items``, or ``dls.train_items``).
         classes: class names, in index order.
+        split: ``"valid"`` or ``"train"``: which photos these are.
     """
 
     probs: torch.Tensor
@@ -41,8 +56,10 @@ class ClassificationInterpretation:
     losses: torch.Tensor
     items: list[Path]
     classes: list[str]
+    split: str = "valid"
 
     def __post_init__(self) -> None:
+        check_choice(self.split, "split", SPLITS)
         n = self.probs.shape[0]
         if not (self.targets.shape[0] == self.losses.shape[0] == len(self.items) == n):
             raise SgdlabError(f"interpretation needs one row per item: got {n} predictions, "
@@ -53,10 +70,19 @@ class ClassificationInterpretation:
                               f"{len(self.classes)} classes")
 
     @classmethod
-    def from_learner(cls, learn: Learner) -> ClassificationInterpretation:
-        """Predict the whole validation set of ``learn``."""
-        probs, targets, losses = learn.get_preds()
-        return cls(probs, targets, losses, list(learn.dls.valid_items), list(learn.classes))
+    def from_learner(cls, learn: Learner, split: str = "valid") -> ClassificationInterpretation:
+        """Predict every validation photo of ``learn`` (``split="train"``: every training
+        photo, in item order and without augmentation, as validation photos are seen)."""
+        check_choice(split, "split", SPLITS)
+        if split == "valid":
+            probs, targets, losses = learn.get_preds()
+            items = learn.dls.valid_items
+        else:
+            from sgdlab.vision.data import train_in_order
+
+            probs, targets, losses = learn.get_preds(train_in_order(learn.dls))
+            items = learn.dls.train_items
+        return cls(probs, targets, losses, list(items), list(learn.classes), split)
 
     @property
     def preds(self) -> torch.Tensor:
@@ -125,8 +151,9 @@ class ClassificationInterpretation:
         return losses, indices
 
     def plot_top_losses(self, k: int, path: str | os.PathLike, ncols: int = 3) -> Path:
-        """The ``k`` worst images as a PNG grid, each titled
-        ``prediction / actual / loss / probability of the actual class``."""
+        """The ``k`` worst images as a PNG grid, each titled with its file name (class folder
+        and name, as the cleaner names it) over ``prediction / actual / loss / probability of
+        the actual class``; the grid says which split its photos are."""
         from matplotlib.figure import Figure
 
         from sgdlab.files import save_figure
@@ -135,7 +162,7 @@ class ClassificationInterpretation:
         losses, indices = self.top_losses(k)
         ncols = max(1, min(ncols, len(indices)))
         nrows = math.ceil(len(indices) / ncols)
-        fig = Figure(figsize=(3.2 * ncols, 3.4 * nrows + 0.4))
+        fig = Figure(figsize=(3.4 * ncols, 3.6 * nrows + 0.4))
         axes = list(fig.subplots(nrows, ncols, squeeze=False).flat)
         for ax in axes:
             ax.axis("off")
@@ -144,8 +171,12 @@ class ClassificationInterpretation:
             image.thumbnail((256, 256))
             actual, predicted = int(self.targets[i]), int(self.preds[i])
             ax.imshow(image)
-            ax.set_title(f"{self.classes[predicted]} / {self.classes[actual]} / {loss:.2f} / "
+            ax.set_title(f"{photo_name(self.items[i])}\n{self.classes[predicted]} / "
+                         f"{self.classes[actual]} / {loss:.2f} / "
                          f"p({self.classes[actual]})={self.probs[i, actual]:.2f}", fontsize=9)
-        fig.suptitle("prediction / actual / loss / probability of the actual class")
+        which = ("validation photos" if self.split == "valid" else
+                 "training photos (seen in training, so their losses are lower)")
+        fig.suptitle(f"{which}: file / prediction / actual / loss / probability of the actual "
+                     f"class", fontsize=10)
         fig.tight_layout()
         return save_figure(fig, path)

@@ -9,7 +9,6 @@ oracle of apply / undo is a hash of every file's path and bytes in the data fold
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import json
 from contextlib import redirect_stdout
@@ -19,7 +18,8 @@ import pytest
 import torch
 
 from sgdlab import cli
-from sgdlab.vision.checkpoint import make_checkpoint, relative_name, write_checkpoint
+from sgdlab.errors import SgdlabError
+from sgdlab.vision.checkpoint import relative_name
 from sgdlab.vision.clean_journal import (
     JOURNAL_NAME,
     NothingToUndoError,
@@ -27,46 +27,19 @@ from sgdlab.vision.clean_journal import (
     UnknownClassError,
 )
 from sgdlab.vision.cleaner import Cleaner
-from sgdlab.vision.model import create_model
-from sgdlab.vision.reload import checkpoint_learner
-from sgdlab.vision.split import find_classes, split_items
+from sgdlab.vision.interpret import ClassificationInterpretation
 
-from .fakes import IMAGENET_MEAN, IMAGENET_STD, write_fake_bears
+from .cleaning import fake_bears, learner, photos_hash
 
 
-def photos_hash(folder: Path, bookkeeping: bool = False) -> dict[str, str]:
-    """sha256 of every file under ``folder`` by path; without ``bookkeeping``, the journal and
-    the quarantine's manifest (which record what happened) are left out."""
-    skip = set() if bookkeeping else {JOURNAL_NAME, ".quarantine/manifest.csv"}
-    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()
-            and p.relative_to(folder).as_posix() not in skip}
-
-
-@pytest.fixture(scope="module")
-def model(tmp_path_factory) -> Path:
-    """A tiny untrained checkpoint whose run record holds the seed-42 split of the fake bears."""
-    bears = write_fake_bears(tmp_path_factory.mktemp("split") / "bears", per_class=6)
-    classes, items = find_classes(bears)
-    _, valid = split_items(items, valid_pct=0.2, seed=42)
-    net = create_model(len(classes), "resnet18", seed=0)
-    run = {"split_seed": 42, "valid_pct": 0.2, "data_folder": "bears",
-           "valid_files": [relative_name(p, bears) for p in valid]}
-    checkpoint = make_checkpoint(net, arch="resnet18", head="fastai", classes=classes, size=32,
-                                 mean=IMAGENET_MEAN, std=IMAGENET_STD, run=run)
-    return write_checkpoint(checkpoint, tmp_path_factory.mktemp("models") / "tiny.pth")
+@pytest.fixture
+def model(tiny_bears_model) -> Path:
+    return tiny_bears_model
 
 
 @pytest.fixture
 def bears(tmp_path) -> Path:
-    return write_fake_bears(tmp_path / "bears", per_class=6)
-
-
-def learner(bears: Path, model: Path):
-    classes, items = find_classes(bears)
-    train, valid = split_items(items, valid_pct=0.2, seed=42)
-    return checkpoint_learner(model, bears, classes, train, valid, seed=42, batch_size=8,
-                              device="cpu", progress=False)
+    return fake_bears(tmp_path / "bears")
 
 
 def run_cli(*argv: str) -> str:
@@ -96,6 +69,11 @@ def test_every_photo_is_ranked_by_its_loss_and_filters_select(bears, model):
     assert all(r.prediction != r.label for r in cleaner.rows(which="wrong"))
     assert all(r.confidence < 0.6 for r in cleaner.rows(which="unsure"))
     assert len(cleaner.rows(which="wrong")) + sum(not r.wrong for r in rows) == 18
+    made = [ClassificationInterpretation.from_learner(learn, split) for split in ("valid",
+                                                                                  "train")]
+    assert Cleaner(None, bears, interpretations=made).rows() == rows  # predictions reused
+    with pytest.raises(SgdlabError, match="at most one interpretation per split"):
+        Cleaner(None, bears, interpretations=made[:1] * 2)
 
 
 def test_decisions_are_journalled_at_once_and_survive_a_restart(bears):

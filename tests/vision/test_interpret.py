@@ -7,6 +7,8 @@ not match their colour, so we know which are confused and which has the largest 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -15,9 +17,12 @@ from torch import nn
 from torch.nn import functional as F
 
 from sgdlab.errors import SgdlabError
+from sgdlab.vision.data import ImageDataLoaders
 from sgdlab.vision.interpret import ClassificationInterpretation
 from sgdlab.vision.learner import Learner
+from sgdlab.vision.reload import checkpoint_learner
 
+from .cleaning import fake_bears, learner
 from .fakes import make_fake_dls, normalize
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -113,3 +118,41 @@ def test_inconsistent_lengths_are_a_clear_error(interp_and_dls) -> None:
     with pytest.raises(SgdlabError, match="columns"):
         ClassificationInterpretation(interp.probs, interp.targets, interp.losses,
                                      interp.items, interp.classes[:2])
+
+
+def test_top_losses_grid_titles_each_photo_with_its_file_name(interp_and_dls, tmp_path,
+                                                               monkeypatch) -> None:
+    interp, dls = interp_and_dls
+    figures = []
+    monkeypatch.setattr("sgdlab.files.save_figure",
+                        lambda fig, path: figures.append(fig) or Path(path))
+    interp.plot_top_losses(2, tmp_path / "top.png", ncols=2)
+    titles = [ax.get_title() for ax in figures[0].axes]
+    for title, i in zip(titles, [2, 4], strict=True):          # the two worst, in order
+        item = dls.valid_items[i]
+        assert title.splitlines()[0] == f"{item.parent.name}/{item.name}"
+    assert "validation photos" in figures[0].get_suptitle()
+
+
+def test_the_training_photos_are_interpreted_as_validation_photos_are(tmp_path,
+                                                                      tiny_bears_model) -> None:
+    bears = fake_bears(tmp_path / "bears")
+    plain = learner(bears, tiny_bears_model)
+    dls = plain.dls
+    augmented = ImageDataLoaders(bears, dls.classes, dls.train_items, dls.valid_items,
+                                 size=dls.size, batch_size=8, device="cpu", augment=True,
+                                 mean=dls.mean, std=dls.std)  # as training sees them
+    learn = Learner(augmented, plain.model, progress=False, log=lambda line: None)
+    train = ClassificationInterpretation.from_learner(learn, split="train")
+    assert train.split == "train" and train.items == dls.train_items
+    # oracle: the same photos as the validation set of another learner, which decodes them
+    # with the validation transform itself
+    as_valid = checkpoint_learner(tiny_bears_model, bears, dls.classes, dls.valid_items,
+                                  dls.train_items, seed=42, batch_size=8, device="cpu",
+                                  progress=False)
+    probs, targets, losses = as_valid.get_preds()
+    assert train.targets.tolist() == targets.tolist()
+    assert train.losses == pytest.approx(losses, abs=1e-5)
+    assert train.probs == pytest.approx(probs, abs=1e-5)
+    with pytest.raises(SgdlabError, match="split"):
+        ClassificationInterpretation.from_learner(learn, split="test")

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 from starlette.datastructures import UploadFile
@@ -40,7 +41,8 @@ ENVELOPE_BYTES = 64 * 1024
 DRAIN_BYTES = 64 * MB
 #: The JSON body of /api/predict-url is a URL, nothing more.
 MAX_JSON_BYTES = 64 * 1024
-FORMATS = ("JPEG", "MPO", "PNG", "GIF", "BMP", "WEBP", "TIFF")
+FORMATS = ("JPEG", "PNG", "GIF", "BMP", "WEBP", "TIFF")  # JPEG includes the MPO of phones
+Image.init()  # register every plugin, so that open(..., formats=FORMATS) knows them all
 
 
 def megabytes(n_bytes: int) -> str:
@@ -159,11 +161,14 @@ def read_image(data: bytes, max_pixels: int, name: str = "the file") -> Image.Im
                 raise _bomb(name, width, height, max_pixels)
             img.load()
             return to_rgb(ImageOps.exif_transpose(img))
-    except Image.DecompressionBombError:
-        raise _bomb(name, 0, 0, max_pixels) from None
+    except RequestError:
+        raise
+    except Image.DecompressionBombError as err:  # Pillow's own, far higher limit
+        pixels = re.search(r"\((\d+) pixels\)", str(err))
+        raise _bomb(name, int(pixels.group(1)) if pixels else 0, 1, max_pixels) from None
     except UnidentifiedImageError:
         raise RequestError(415, f"{name} is not a picture in a format the server reads "
-                                f"({', '.join(f for f in FORMATS if f != 'MPO')}); send a "
+                                f"({', '.join(FORMATS)}); send a "
                                 f"photo, e.g. a .jpg or .png file") from None
     except (OSError, SyntaxError, ValueError, EOFError) as err:
         raise RequestError(400, f"{name} is damaged or truncated ({err or type(err).__name__})"
@@ -172,7 +177,9 @@ def read_image(data: bytes, max_pixels: int, name: str = "the file") -> Image.Im
 
 
 def _bomb(name: str, width: int, height: int, max_pixels: int) -> RequestError:
-    size = f" ({width} × {height} = {width * height / 1e6:.1f} MP)" if width else ""
+    """``width × height`` is too many pixels (``height`` 1: only the count is known)."""
+    shape = f"{width} × {height} = " if height > 1 else ""
+    size = f" ({shape}{width * height / 1e6:.3g} MP)" if width else ""
     return RequestError(413, f"{name} has too many pixels{size}: the limit is "
                              f"{max_pixels / 1e6:g} MP; scale the picture down (the model "
                              f"sees a few hundred pixels) and send it again")

@@ -27,6 +27,7 @@ from PIL import Image
 from sgdlab.errors import SgdlabError
 from sgdlab.vision.checkpoint import load_learner
 from sgdlab.vision.web.app import make_app
+
 from .web_helpers import CLASSES, encode, picture, write_tiny_checkpoint
 
 with warnings.catch_warnings():  # Starlette 1.x asks for httpx2; httpx is what the extra has

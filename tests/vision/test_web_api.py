@@ -121,6 +121,9 @@ BAD_UPLOADS = {
                                    "scale the picture down"]),
     "over the size limit": ({"files": {"file": ("big.jpg", b"\xff\xd8\xff" + bytes(5000))}},
                             413, ["larger than the limit of 0.004 MB", "smaller photo"]),
+    # beyond the room left for the multipart envelope: refused while the body is read
+    "far over the size limit": ({"files": {"file": ("huge.jpg", bytes(100_000))}}, 413,
+                                ["larger than the limit of 0.004 MB"]),
 }
 
 

@@ -72,7 +72,7 @@ class BatchingRunner:
     def _loop(self) -> None:
         while (first := self._jobs.get()) is not None:
             jobs, deadline = [first], time.monotonic() + self.window
-            while len(jobs) < 1:
+            while len(jobs) < self.max_batch:
                 try:
                     job = self._jobs.get(timeout=max(deadline - time.monotonic(), 0))
                 except queue.Empty:

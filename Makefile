@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 export HYPOTHESIS_PROFILE ?= dev
 
-.PHONY: setup demo test lint animations bench bench-bears clean
+.PHONY: setup demo test lint animations bench bench-bears bench-serve clean
 
 # 1st README command: a virtual environment (if missing), the package, then the main job.
 setup: $(VENV)/.installed demo
@@ -36,6 +36,10 @@ bench: $(VENV)/.installed
 # the error of the ResNet34 recipe (9 min).
 bench-bears: $(VENV)/.installed
 	$(BIN)/python benchmarks/bears.py
+
+# The web app over HTTP against a bare forward, then a 30-s load test (a few minutes).
+bench-serve: $(VENV)/.installed
+	$(BIN)/python benchmarks/serve.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis figures

@@ -1,7 +1,7 @@
-"""The bear lessons 7–11 run headless on tiny settings (SGDLAB_QUICK=1) and compute what they teach.
+"""The bear lessons 7–12 run headless on tiny settings (SGDLAB_QUICK=1) and compute what they teach.
 
-Lessons 7–11 run once, in order, in one scratch folder (so that 9 and 10 carry on from the models
-that 8 and 9 saved, as a learner running them in a row would); lesson 10 also runs alone.
+Lessons 7–12 run once, in order, in one scratch folder (so that 9, 10 and 12 carry on from the
+models that 8 and 9 saved, as a learner running them in a row would); lesson 10 also runs alone.
 Oracles: split_items, the SGD update formula, -log p of the probabilities, the lecture's own
 verdicts, the checkpoint files.
 """
@@ -29,7 +29,7 @@ from sgdlab.vision.data import find_classes, split_items
 from sgdlab.vision.lesson_config import BearsNotFoundError, keep_per_class, lesson_config
 from sgdlab.vision.recipe import default_size
 
-NUMBERS = [7, 8, 9, 10, 11]
+NUMBERS = [7, 8, 9, 10, 11, 12]
 PROBLEMS = {"lr_too_high", "lr_too_low", "too_few_epochs", "too_many_epochs", "not_learning",
             "none"}
 
@@ -254,6 +254,24 @@ def test_lesson11_diagnoses_the_lecture_tables_and_four_runs(bear_runs):
     many = runs["too_many_epochs"].rows
     assert len(many) == ns["config"].overfit_epochs
     assert min(r.train_loss for r in many) < 0.1 * many[0].train_loss  # memorized
+
+
+@pytest.mark.slow
+@pytest.mark.bears
+def test_lesson12_serves_what_predict_says_and_stops_the_server(bear_runs):
+    run = bear_runs[12]
+    ns = run.ns
+    assert "loaded models/bears-stage-2.pth" in run.output  # lesson 9's model, not retrained
+    name, index, probs = ns["learn"].predict(ns["photo"])
+    answer = ns["answer"]
+    assert (answer["class"], answer["index"]) == (name, index)
+    assert answer["probabilities"] == pytest.approx(
+        dict(zip(ns["learn"].classes, probs.tolist(), strict=True)), abs=1e-6)
+    assert "the same as learn.predict: True" in run.output
+    assert ns["refused"].status_code == 415 and "send a photo" in ns["refused"].json()["error"]
+    assert ns["per_photo_ms"] > 0 and ns["http_ms"] > 0
+    assert ns["server"].poll() is not None, "the lesson left its server running"
+    assert "server stopped" in run.output
 
 
 # --- the one place that reads the environment ---------------------------------------------------

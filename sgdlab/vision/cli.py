@@ -29,6 +29,7 @@ from sgdlab.checks import DEFAULT_SEED
 from sgdlab.vision import cli_parallel
 from sgdlab.vision.cli_clean import add_clean_command
 from sgdlab.vision.cli_files import add_file_commands
+from sgdlab.vision.cli_serve import add_serve_command
 
 ARCH_CHOICES = ("resnet18", "resnet34", "resnet50")
 OVERRIDE_RULE = ("Every option you give replaces the recipe's value of the same name and "
@@ -308,6 +309,7 @@ def add_commands(subparsers) -> None:
 
     add_file_commands(actions)
     add_clean_command(actions)
+    add_serve_command(actions)
 
     p = actions.add_parser(
         "train", help="train the classifier and save it",

@@ -58,6 +58,15 @@ class Refused(Exception):
     """An attempt that a retry will not mend (not an image, too big, HTTP 404, malformed...)."""
 
 
+class NotPublic(Refused):
+    """The host (or a redirect's host) is at a non-public address; ``host`` and ``address``
+    say which. A caller with its own switch for private hosts words its own hint from them."""
+
+    def __init__(self, message: str, host: str, address: str) -> None:
+        super().__init__(message)
+        self.host, self.address = host, address
+
+
 class TryAgain(Exception):
     """A failure that may go away on a retry (time-out, HTTP 503...)."""
 
@@ -228,9 +237,10 @@ def fetch_image(url: str, timeout: float = 10, min_bytes: int = 100,
         if not allow_private:
             private = [a for a in addresses if not is_public_address(a)]
             if private:
-                raise Refused(f"the host {address.host} is at a non-public address "
-                               f"({private[0]}); sgdlab downloads only from the public web "
-                               f"(allow_private=True / --allow-private to allow it)")
+                raise NotPublic(f"the host {address.host} is at a non-public address "
+                                f"({private[0]}); sgdlab downloads only from the public web "
+                                f"(allow_private=True / --allow-private to allow it)",
+                                address.host, private[0])
         result = _one_request(address, addresses, deadline, timeout, min_bytes, max_bytes, session)
         if isinstance(result, str):
             url = result  # a redirect: check the new address all over again

@@ -21,16 +21,25 @@ class WebExtraMissingError(SgdlabError):
 
 def require_web_extra() -> None:
     """Fail with what to install when the web app's packages are missing."""
-    missing = []
-    for module in ("starlette", "uvicorn", "multipart", "httpx"):
-        try:
-            __import__(module)
-        except ImportError:
-            missing.append(module)
+    import importlib.util
+
+    # the package to install -> the modules that provide it (python-multipart was `multipart`
+    # before 0.0.13, and importing that name now warns)
+    needed = {"starlette": ("starlette",), "uvicorn": ("uvicorn",),
+              "python-multipart": ("python_multipart", "multipart"), "httpx": ("httpx",)}
+    missing = [package for package, modules in needed.items()
+               if not any(_importable(module, importlib.util.find_spec) for module in modules)]
     if missing:
         raise WebExtraMissingError(
             f"the web app needs {', '.join(missing)}, which are not installed; run "
             "pip install -e '.[web]' in the repository (the README's first command does it)")
+
+
+def _importable(module: str, find_spec: Any) -> bool:
+    try:
+        return find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
 
 
 def check_host(host: object) -> str:

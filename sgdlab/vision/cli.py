@@ -14,9 +14,8 @@ Training and interpretation read the photos from ``--data`` (default: ``$SGDLAB_
 ``../shared/bears``) and set aside the same seeded 20% for validation (``--seed``, default 42).
 ``train`` and ``lr-find`` start from the recipe of :mod:`sgdlab.vision.recipe` for the device
 and the starting weights, with the override rule stated there: every option you give replaces
-the recipe's value of the same name, nothing else changes. Paths are used as given (a bare
-file name is in the current folder). Torch and torchvision are imported inside the handlers,
-so ``sgdlab --help`` stays quick.
+the recipe's value of the same name, nothing else changes. Paths are used as given. Torch
+and torchvision are imported inside the handlers, so ``sgdlab --help`` stays quick.
 """
 
 from __future__ import annotations

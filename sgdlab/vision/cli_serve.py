@@ -38,11 +38,14 @@ def _serve(args: argparse.Namespace) -> int:
     check_whole_number(args.max_queue, "--max-queue", minimum=1, hint="the default is 16")
     check_whole_number(args.workers, "--workers", minimum=1, hint="the default is 1")
     check_number(args.url_timeout, "--url-timeout", positive=True, hint="the default is 10")
+    check_number(args.batch_window_ms, "--batch-window-ms", minimum=0, hint="0 turns it off")
+    check_whole_number(args.max_batch, "--max-batch", minimum=1, hint="the default is 8")
     predictor = load_learner(args.model, device="cpu")
     app = make_app(predictor, max_upload_bytes=max_bytes,
                    max_pixels=max(int(megapixels * 1_000_000), 1), max_queue=args.max_queue,
                    workers=args.workers, allow_private_urls=args.allow_private_urls,
-                   url_timeout=args.url_timeout)
+                   url_timeout=args.url_timeout, batch_window_ms=args.batch_window_ms,
+                   max_batch=args.max_batch)
     print(f"sgdlab bears serve: loaded {args.model} ({predictor.arch}, {predictor.size} px, "
           f"classes {', '.join(predictor.classes)}) on the CPU; uploads up to "
           f"{args.max_upload_mb:g} MB and {args.max_megapixels:g} MP, at most {args.max_queue} "
@@ -87,4 +90,9 @@ def add_serve_command(actions) -> None:
     p.add_argument("--allow-private-urls", action="store_true",
                    help="let /api/predict-url fetch from loopback and private addresses "
                         "(local tests); off by default")
+    p.add_argument("--batch-window-ms", type=float, default=0.0, metavar="MS",
+                   help="micro-batching: predictions arriving within MS milliseconds share one "
+                        "forward pass (default 0: off; e.g. 5)")
+    p.add_argument("--max-batch", type=int, default=8, metavar="N",
+                   help="the largest micro-batch (default 8)")
     p.set_defaults(func=_serve)

@@ -195,6 +195,32 @@ def test_a_full_queue_answers_503_and_the_event_loop_keeps_serving(predictor):
         assert_still_serving(client)
 
 
+def test_micro_batching_shares_a_forward_pass_and_a_bad_picture_fails_alone(predictor,
+                                                                             tmp_path):
+    paths = []
+    for seed in range(3):
+        paths.append(tmp_path / f"{seed}.png")
+        picture(seed=seed).save(paths[-1])
+    uploads = [(p.name, p.read_bytes()) for p in paths] + [("notes.txt", b"not a bear" * 20)]
+    with client_for(predictor, batch_window_ms=300, max_batch=4) as client:
+        answers: dict = {}
+        threads = [threading.Thread(target=lambda u=u: answers.setdefault(u[0], client.post(
+            "/api/predict", files={"file": u}))) for u in uploads]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        assert client.get("/api/model").json()["limits"]["max_batch"] == 4
+        batches = client.app.state.inference.batches
+    assert answers["notes.txt"].status_code == 415
+    for path in paths:
+        got = answers[path.name].json()
+        expected = answer_of(predictor, path)
+        assert (got["class"], got["index"]) == (expected["class"], expected["index"])
+        assert got["probabilities"] == pytest.approx(expected["probabilities"], abs=1e-5)
+    assert sum(batches) == 3 and max(batches) >= 2, batches  # shared, not one by one
+
+
 def test_make_app_checks_what_it_is_given(predictor):
     with pytest.raises(SgdlabError, match="needs a Predictor.*load_learner"):
         make_app("models/bears.pth")

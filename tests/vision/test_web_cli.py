@@ -48,7 +48,7 @@ def test_serve_loads_the_model_once_and_hands_the_limits_to_the_app(tiny_model, 
         limits = client.get("/api/model").json()["limits"]
     assert limits == {"max_upload_bytes": 500_000, "max_pixels": 2_000_000, "max_queue": 3,
                       "workers": 1, "max_downloads": 4, "url_timeout_s": 2.5,
-                      "allow_private_urls": False}
+                      "allow_private_urls": False, "batch_window_ms": 0.0, "max_batch": 1}
 
 
 def test_serve_on_every_network_says_so(tiny_model, uvicorn_runs, capsys):

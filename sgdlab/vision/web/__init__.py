@@ -5,6 +5,7 @@ One module per job, each importable without the others:
     errors      RequestError: what went wrong with one request, its HTTP status, what to do
     uploads     bytes -> an upright RGB picture: size and pixel limits, formats, modes
     runner      BoundedRunner: work off the event loop, a bounded number in flight (else 503)
+    batching    BatchingRunner: the micro-batching option (requests within a window, one pass)
     predicting  one picture -> the JSON answer (class, probabilities, milliseconds)
     fetching    /api/predict-url's download, through the downloader's guarded fetch
     app         make_app(predictor, ...): the Starlette routes and the JSON errors

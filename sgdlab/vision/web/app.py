@@ -30,6 +30,7 @@ from starlette.routing import Route
 
 from sgdlab.checks import check_number, check_whole_number
 from sgdlab.errors import SgdlabError
+from sgdlab.vision.web.batching import BatchingRunner
 from sgdlab.vision.web.errors import RequestError
 from sgdlab.vision.web.fetching import DEFAULT_TIMEOUT, fetch_url
 from sgdlab.vision.web.predicting import classify_bytes, model_facts
@@ -57,7 +58,8 @@ def make_app(predictor: Any, *, max_upload_bytes: int = DEFAULT_MAX_BYTES,
              max_pixels: int = DEFAULT_MAX_PIXELS, max_queue: int = DEFAULT_MAX_QUEUE,
              workers: int = 1, allow_private_urls: bool = False,
              url_timeout: float = DEFAULT_TIMEOUT,
-             max_downloads: int = DEFAULT_MAX_DOWNLOADS) -> Starlette:
+             max_downloads: int = DEFAULT_MAX_DOWNLOADS, batch_window_ms: float = 0.0,
+             max_batch: int = 8) -> Starlette:
     """The web app around ``predictor`` (a :class:`~sgdlab.vision.predictor.Predictor`, as
     :func:`~sgdlab.vision.checkpoint.load_learner` returns; loaded once, before serving).
 
@@ -70,6 +72,9 @@ def make_app(predictor: Any, *, max_upload_bytes: int = DEFAULT_MAX_BYTES,
             addresses (local tests); off by default.
         url_timeout: seconds for a whole download, redirects included (504 after).
         max_downloads: URL downloads at once; one more gets 503.
+        batch_window_ms: above 0, micro-batching (:mod:`sgdlab.vision.web.batching`):
+            predictions arriving within this many milliseconds share one forward pass.
+        max_batch: the largest such batch.
     """
     if not callable(getattr(predictor, "predict", None)) or not getattr(predictor, "classes",
                                                                         None):
@@ -78,7 +83,17 @@ def make_app(predictor: Any, *, max_upload_bytes: int = DEFAULT_MAX_BYTES,
     max_upload_bytes, max_pixels = check_limits(max_upload_bytes, max_pixels)
     url_timeout = check_number(url_timeout, "url_timeout (--url-timeout)", positive=True)
     max_downloads = check_whole_number(max_downloads, "max_downloads", minimum=1)
-    inference = BoundedRunner(workers, max_queue, what="predictions")
+    if batch_window_ms:
+        inference: Any = BatchingRunner(predictor, max_pixels, batch_window_ms, max_batch,
+                                        max_queue)
+
+        async def classify(data: bytes, name: str) -> dict:
+            return await inference.classify(data, name)
+    else:
+        inference = BoundedRunner(workers, max_queue, what="predictions")
+
+        async def classify(data: bytes, name: str) -> dict:
+            return await inference.run(classify_bytes, predictor, data, max_pixels, name)
     downloads = BoundedRunner(max_downloads, max_downloads, what="downloads")
     page = page_html()
     facts = {**model_facts(predictor), "head": getattr(predictor, "head", None),
@@ -88,7 +103,9 @@ def make_app(predictor: Any, *, max_upload_bytes: int = DEFAULT_MAX_BYTES,
              "limits": {"max_upload_bytes": max_upload_bytes, "max_pixels": max_pixels,
                         "max_queue": inference.max_pending, "workers": inference.workers,
                         "max_downloads": max_downloads, "url_timeout_s": url_timeout,
-                        "allow_private_urls": bool(allow_private_urls)}}
+                        "allow_private_urls": bool(allow_private_urls),
+                        "batch_window_ms": float(batch_window_ms or 0),
+                        "max_batch": max_batch if batch_window_ms else 1}}
 
     async def index(request: Request) -> Response:
         return HTMLResponse(page)
@@ -101,16 +118,14 @@ def make_app(predictor: Any, *, max_upload_bytes: int = DEFAULT_MAX_BYTES,
 
     async def predict(request: Request) -> Response:
         data, name = await read_upload(request, max_upload_bytes)
-        return JSONResponse(await inference.run(classify_bytes, predictor, data, max_pixels,
-                                                name))
+        return JSONResponse(await classify(data, name))
 
     async def predict_url(request: Request) -> Response:
         url = await read_url_request(request)
         data = await downloads.run(lambda: fetch_url(
             url, timeout=url_timeout, max_bytes=max_upload_bytes,
             allow_private=allow_private_urls))
-        return JSONResponse(await inference.run(classify_bytes, predictor, data, max_pixels,
-                                                "the picture at that URL"))
+        return JSONResponse(await classify(data, "the picture at that URL"))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

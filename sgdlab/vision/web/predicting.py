@@ -40,8 +40,13 @@ def classify_bytes(predictor: Predictor, data: bytes, max_pixels: int,
     start = time.perf_counter()
     image = read_image(data, max_pixels, name)
     with torch.inference_mode():
-        label, index, probs = predictor.predict(image)
-    milliseconds = (time.perf_counter() - start) * 1000
-    return {"class": label, "index": index,
+        _, _, probs = predictor.predict(image)
+    return answer(predictor, probs, (time.perf_counter() - start) * 1000)
+
+
+def answer(predictor: Predictor, probs: torch.Tensor, milliseconds: float) -> dict[str, Any]:
+    """The JSON answer for one picture's probabilities (in the order of the classes)."""
+    index = int(probs.argmax())
+    return {"class": predictor.classes[index], "index": index,
             "probabilities": dict(zip(predictor.classes, probs.tolist(), strict=True)),
             **model_facts(predictor), "milliseconds": round(milliseconds, 3)}

@@ -46,7 +46,6 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from torch.nn import functional as F
 
 from sgdlab.errors import SgdlabError
 from sgdlab.impl import load_python_file
@@ -163,10 +162,10 @@ class TrainingCode:
 
     def loss(self, loss_func: Callable | None) -> Callable:
         """The training loss: ``loss_func`` if given (label smoothing built on the student's
-        cross-entropy), else the student's cross-entropy or ``F.cross_entropy``."""
-        if "cross_entropy" not in self.theirs:
-            return F.cross_entropy if loss_func is None else loss_func
-        if isinstance(loss_func, LabelSmoothingCrossEntropy):
+        cross-entropy), else the cross-entropy of this code: the student's, or sgdlab's own
+        :func:`sgdlab.losses.cross_entropy` (exercise 10's reference, not ``F.cross_entropy``:
+        so the reference solutions train to the very same numbers, bit for bit)."""
+        if "cross_entropy" in self.theirs and isinstance(loss_func, LabelSmoothingCrossEntropy):
             return SmoothedCrossEntropy(self.cross_entropy, loss_func.eps)
         return self.cross_entropy if loss_func is None else loss_func
 
@@ -232,8 +231,7 @@ class TrainingCode:
         loss = self.source("cross_entropy")
         if isinstance(loss_func, (SmoothedCrossEntropy, LabelSmoothingCrossEntropy)):
             loss += f", label smoothing {loss_func.eps:g}"
-        elif loss_func is not None and loss_func is not self.cross_entropy and (
-                loss_func is not F.cross_entropy):
+        elif loss_func is not None and loss_func is not self.cross_entropy:
             loss = f"{loss_func!r} (the loss_func given)"
         return (f"optimizer: {self.source('momentum_step')} (weight decay added to the gradient "
                 f"first); loss: {loss}; schedule: {self.source('one_cycle_lr')}; layer groups: "

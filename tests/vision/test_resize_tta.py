@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from torch.nn import functional as F
 
 from sgdlab.errors import SgdlabError
-from sgdlab.losses import LabelSmoothingCrossEntropy
+from sgdlab.losses import LabelSmoothingCrossEntropy, cross_entropy
 from sgdlab.vision.checkpoint import read_checkpoint
 from sgdlab.vision.learner import Learner, vision_learner
 from sgdlab.vision.lesson_config import lesson_config
@@ -161,7 +161,7 @@ def test_learner_trains_with_its_loss_func_and_validates_with_cross_entropy() ->
     probs, targets, _ = learn.get_preds()
     expected = F.nll_loss(probs.log(), targets).item()
     assert recorder.rows[0].valid_loss == pytest.approx(expected, rel=1e-4)
-    assert make_learner(dls).loss_func is F.cross_entropy
+    assert make_learner(dls).loss_func is cross_entropy
 
 
 # ----------------------------------------------------------------------------- the recipe

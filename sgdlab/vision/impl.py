@@ -33,7 +33,9 @@ which is :class:`sgdlab.SGD`'s rule (its first velocity is the gradient itself, 
 
 sgdlab keeps: the momentum schedule, the table's ``valid_loss`` and ``error_rate`` (sgdlab's
 cross-entropy, so a wrong loss cannot grade itself), and ``lr_find``'s stop condition.
-Without ``impl`` nothing here runs: the learner uses :data:`SGDLAB`, sgdlab's own functions.
+Without ``impl`` the learner uses :data:`SGDLAB`, sgdlab's own functions, through these very
+paths (its loss is :func:`sgdlab.losses.cross_entropy`, smoothed as above): so a file holding
+the reference solutions trains to the same numbers, bit for bit.
 """
 
 from __future__ import annotations
@@ -161,11 +163,12 @@ class TrainingCode:
         return MomentumStepSGD(self.momentum_step, param_groups, **options)
 
     def loss(self, loss_func: Callable | None) -> Callable:
-        """The training loss: ``loss_func`` if given (label smoothing built on the student's
-        cross-entropy), else the cross-entropy of this code: the student's, or sgdlab's own
-        :func:`sgdlab.losses.cross_entropy` (exercise 10's reference, not ``F.cross_entropy``:
-        so the reference solutions train to the very same numbers, bit for bit)."""
-        if "cross_entropy" in self.theirs and isinstance(loss_func, LabelSmoothingCrossEntropy):
+        """The training loss: the cross-entropy of this code, the student's or sgdlab's own
+        :func:`sgdlab.losses.cross_entropy` (exercise 10's reference, not ``F.cross_entropy``),
+        with label smoothing built on it when ``loss_func`` is a ``LabelSmoothingCrossEntropy``;
+        any other ``loss_func`` as given. So the reference solutions train to the very same
+        numbers as sgdlab, bit for bit."""
+        if isinstance(loss_func, LabelSmoothingCrossEntropy):
             return SmoothedCrossEntropy(self.cross_entropy, loss_func.eps)
         return self.cross_entropy if loss_func is None else loss_func
 

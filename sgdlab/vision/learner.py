@@ -82,9 +82,11 @@ class Learner:
             random stream; the global one is left untouched.
         progress: show tqdm progress bars.
         log: where the epoch table goes (default ``print``).
-        loss_func: the training loss ``(logits, targets) -> mean loss``; default
-            cross-entropy, or e.g. :class:`~sgdlab.losses.LabelSmoothingCrossEntropy`. The
-            table's ``valid_loss`` is always plain cross-entropy, so runs stay comparable.
+        loss_func: the training loss ``(logits, targets) -> mean loss``; default sgdlab's own
+            :func:`~sgdlab.losses.cross_entropy` (exercise 10's reference), or e.g.
+            :class:`~sgdlab.losses.LabelSmoothingCrossEntropy`, built on that same
+            cross-entropy. The table's ``valid_loss`` is always plain cross-entropy, so runs
+            stay comparable.
         impl: train with your own exercise solutions: a file such as ``"my_sgd.py"`` (or a
             module) whose ``momentum_step`` makes every update, ``cross_entropy`` the loss,
             ``one_cycle_lr`` and ``lrs_for_groups`` the learning rates, and ``smooth_losses``

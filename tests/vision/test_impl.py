@@ -90,6 +90,21 @@ def test_the_reference_solutions_train_like_sgdlab_and_the_header_says_whose(tmp
         assert torch.equal(p, q)
 
 
+def test_with_label_smoothing_the_reference_solutions_train_bit_for_bit_too(tmp_path):
+    """The CPU recipe smooths labels (ε = 0.1): sgdlab builds the smoothing on the same
+    cross-entropy for its own code as for the student's, so the numbers stay identical."""
+    runs = []
+    for impl in (None, reference_file(tmp_path)):
+        learn = learner(impl, loss_func=LabelSmoothingCrossEntropy(0.1))
+        learn.fit_one_cycle(1, slice(3e-4, 3e-3))
+        runs.append(learn)
+    ours, mine = runs
+    assert isinstance(ours.loss_func, SmoothedCrossEntropy) and ours.loss_func.eps == 0.1
+    assert mine.recorder.losses == ours.recorder.losses
+    for p, q in zip(mine.model.parameters(), ours.model.parameters(), strict=True):
+        assert torch.equal(p, q)
+
+
 def test_a_wrong_momentum_step_fails_to_train_and_diagnose_says_so(tmp_path):
     lines: list[str] = []
     learn = learner(WRONG / "momentum_uphill.py", n_batches=2, lines=lines)

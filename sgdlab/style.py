@@ -80,11 +80,13 @@ def save_styled(fig: Any, path: str | os.PathLike, style: FigureStyle) -> Path:
     return save_figure(fig, path, dpi=style.dpi)
 
 
-def add_style_option(parser: argparse.ArgumentParser) -> None:
-    """Give ``parser`` the ``--projector`` flag (read it back with :func:`style_of`)."""
+def add_style_option(parser: argparse.ArgumentParser, note: str = "") -> None:
+    """Give ``parser`` the ``--projector`` flag (read it back with :func:`style_of`); ``note``
+    says what it applies to, when not to every picture the command saves."""
     parser.add_argument("--projector", action="store_true",
                         help="draw for a projector: 1280x720 pixels, fonts and lines 1.5 times "
-                             "as big, margins only as wide as the labels need")
+                             "as big, margins only as wide as the labels need"
+                             + (f" ({note})" if note else ""))
 
 
 def style_of(args: argparse.Namespace) -> FigureStyle:

@@ -84,10 +84,10 @@ class LRFinderResult:
         ax = fig.subplots()
         ax.plot([p[0] for p in points], [p[1] for p in points], lw=1.5)
         log_lrs = [math.log(p[0]) for p in points]
-        for lr, style, name in ((self.steepest, "ro", "steepest"),
-                                (self.minimum_div_10, "gs", "minimum/10")):
+        for lr, marker, name in ((self.steepest, "ro", "steepest"),
+                                 (self.minimum_div_10, "gs", "minimum/10")):
             y = _interp(math.log(lr), log_lrs, [p[1] for p in points])
-            ax.plot([lr], [y], style, markersize=8, label=f"{name}: {lr:.2e}")
+            ax.plot([lr], [y], marker, markersize=8, label=f"{name}: {lr:.2e}")
         ax.set_xscale("log")
         ax.set(xlabel="learning rate (log scale)", ylabel="smoothed training loss",
                title="Learning-rate finder")

@@ -105,9 +105,13 @@ def test_a_bar_updated_by_hand_without_a_total_says_how_many_at_the_end():
 
 
 def _sgdlab(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    """Run sgdlab with stdout and stderr into pipes; the output is decoded by hand, since
+    ``text=True`` would turn every ``\r`` into a newline and hide it."""
     env = {**os.environ, "PYTHONPATH": str(REPO), "MPLBACKEND": "Agg"}
-    return subprocess.run([sys.executable, "-m", "sgdlab.cli", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run([sys.executable, "-m", "sgdlab.cli", *args], cwd=cwd, env=env,
+                          capture_output=True, timeout=300)
+    done.stdout, done.stderr = done.stdout.decode(), done.stderr.decode()
+    return done
 
 
 def test_animate_into_a_pipe_writes_no_carriage_return_and_no_progress_hides_it(tmp_path):

@@ -95,7 +95,8 @@ class LRFinderResult:
         ax.set_ylim(low, high)
         if clipped:
             ax.text(0.98, 0.97, off_the_top(self.lrs, self.losses), transform=ax.transAxes,
-                    ha="right", va="top", fontsize="small", color="0.3")
+                    ha="right", va="top", fontsize="small", color="0.3",
+                    bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.85})
         ax.legend(loc="lower left")
         return save_styled(fig, path, style)
 

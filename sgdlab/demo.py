@@ -15,12 +15,17 @@ import argparse
 import time
 from pathlib import Path
 
+from sgdlab.progress import add_progress_option
+from sgdlab.style import SCREEN, FigureStyle, add_style_option, style_of
+
 LESSONS = range(1, 7)
 RENDERED = Path("animations") / "rendered"
 
 
-def run_demo(figures: Path, animations: Path | None) -> None:
-    """Run lessons 1–6 without pausing, then (unless ``animations`` is None) render the set."""
+def run_demo(figures: Path, animations: Path | None, progress: bool = True,
+             style: FigureStyle = SCREEN) -> None:
+    """Run lessons 1–6 without pausing, then (unless ``animations`` is None) render the set
+    (with ``progress`` bars; in ``style``, e.g. :data:`~sgdlab.style.PROJECTOR`)."""
     from sgdlab.lessons import run_lesson
 
     figures.mkdir(parents=True, exist_ok=True)
@@ -32,14 +37,16 @@ def run_demo(figures: Path, animations: Path | None) -> None:
         from sgdlab.animate import render_lecture_set
 
         start = time.perf_counter()
-        paths = render_lecture_set(animations)
+        movie = {} if style.size is None else {"size": style.size, "dpi": style.dpi}
+        paths = render_lecture_set(animations, progress=progress, **movie)
         print(f"[demo] rendered {len(paths)} animations into {animations}/ "
               f"in {time.perf_counter() - start:.1f} s")
     print(f"[demo] figures are in {figures}/")
 
 
 def _handle(args: argparse.Namespace) -> int:
-    run_demo(args.figures, None if args.no_animations else args.animations)
+    run_demo(args.figures, None if args.no_animations else args.animations,
+             progress=not args.no_progress, style=style_of(args))
     return 0
 
 
@@ -54,4 +61,5 @@ def add_commands(subparsers) -> None:
                    help=f"folder for the lecture animations (default: {RENDERED}, which git "
                         "ignores; `make animations` updates the committed set in animations/)")
     p.add_argument("--no-animations", action="store_true", help="skip rendering the animations")
-    p.set_defaults(func=_handle)
+    add_style_option(p, note="the animations only; the lessons' figures keep their sizes")
+    add_progress_option(p, _handle)

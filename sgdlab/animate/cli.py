@@ -6,6 +6,9 @@ import argparse
 import re
 from pathlib import Path
 
+from sgdlab.progress import add_progress_option
+from sgdlab.style import add_style_option, style_of
+
 SCENE_NAMES = ("line-fit", "loss-curve", "parameter-space", "surface", "learning-rates",
                "minibatch", "overview")
 
@@ -28,8 +31,11 @@ def _handle(args: argparse.Namespace) -> int:
     check_fps(args.fps)  # fail before any work is done
     if args.size is not None:
         check_size(args.size)
+    style = style_of(args)
+    movie_style = {} if style.size is None else {"size": style.size, "dpi": style.dpi}
     if args.scene == "lecture":
-        paths = render_lecture_set(args.out_dir, progress=not args.no_progress, fps=args.fps)
+        paths = render_lecture_set(args.out_dir, progress=not args.no_progress, fps=args.fps,
+                                   **movie_style)
         for path in paths:
             print(path)
         return 0
@@ -38,8 +44,8 @@ def _handle(args: argparse.Namespace) -> int:
                           f"(or .gif, .html)")
     options = SceneOptions(lrs=args.lr, steps=args.steps, batch_size=args.batch_size,
                            noise=args.noise, seed=args.seed, size=args.size)
-    check_output(args.out, args.size)
-    movie = build_scene(args.scene, options)
+    check_output(args.out, args.size or movie_style.get("size"))
+    movie = build_scene(args.scene, options, **movie_style)
     path = movie.save(args.out, fps=args.fps, progress=not args.no_progress)
     print(path)
     return 0
@@ -65,10 +71,11 @@ def add_commands(subparsers) -> None:
     p.add_argument("--seed", type=int, default=42, help="random seed of data and batches")
     p.add_argument("--fps", type=float, default=20.0, help="frames per second (default 20)")
     p.add_argument("--size", type=frame_size, default=None, metavar="WxH",
-                   help="frame size in pixels, e.g. 640x480 (even for MP4)")
+                   help="frame size in pixels, e.g. 640x480 (even for MP4); with "
+                        "--projector it replaces the preset's 1280x720")
     p.add_argument("--out", type=Path, default=None, metavar="FILE",
                    help="output file; .mp4, .gif or .html picks the format")
     p.add_argument("--out-dir", type=Path, default=Path("animations"), metavar="DIR",
                    help="folder for the lecture set (default: animations)")
-    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
-    p.set_defaults(func=_handle)
+    add_style_option(p)
+    add_progress_option(p, _handle)

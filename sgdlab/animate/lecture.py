@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sgdlab.animate.options import DEFAULT_FPS
 from sgdlab.animate.scenes import SceneOptions, build_scene
@@ -42,11 +43,15 @@ LECTURE_SET = (
 
 
 def render_lecture_set(out_dir: str | os.PathLike, progress: bool = True,
-                       fps: float = DEFAULT_FPS) -> list[Path]:
-    """Render every clip of :data:`LECTURE_SET` into ``out_dir`` (MP4); returns the paths."""
+                       fps: float = DEFAULT_FPS, **movie_options: Any) -> list[Path]:
+    """Render every clip of :data:`LECTURE_SET` into ``out_dir`` (MP4); returns the paths.
+
+    ``movie_options`` (e.g. ``size=(1280, 720), dpi=150`` for a projector) go to every
+    :class:`~sgdlab.animate.movie.Movie`.
+    """
     out_dir = Path(out_dir)
     paths = []
     for clip in LECTURE_SET:
-        movie = build_scene(clip.scene, clip.options)
+        movie = build_scene(clip.scene, clip.options, **movie_options)
         paths.append(movie.save(out_dir / clip.filename, fps=fps, progress=progress))
     return paths

@@ -216,7 +216,7 @@ class Movie:
         Args:
             path: the output file.
             fps: frames per second of the video.
-            progress: show a tqdm progress bar over the frames.
+            progress: show a progress bar over the frames (:mod:`sgdlab.progress`).
         """
         path = Path(path)
         kind = check_target(path, self.size)

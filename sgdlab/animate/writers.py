@@ -47,13 +47,13 @@ def ffmpeg_exe() -> str:
 
 def with_progress(frames: Iterator[Frame], total: int, name: str,
                   progress: bool = True) -> Iterable[Frame]:
-    """``frames`` behind a tqdm progress bar over ``total`` frames (unless ``progress`` is
-    False)."""
+    """``frames`` behind a progress bar over ``total`` frames (unless ``progress`` is False);
+    the bar suits where it is shown (:func:`sgdlab.progress.progress_bar`)."""
     if not progress:
         return frames
-    from tqdm import tqdm
+    from sgdlab.progress import progress_bar
 
-    return tqdm(frames, total=total, desc=name, unit="frame")
+    return progress_bar(frames, total=total, desc=name, unit="frame")
 
 
 def _frame_bytes(frame: Frame, size: tuple[int, int]) -> int:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from sgdlab.progress import add_progress_option
+
 # ------------------------------------------------------------------------------ handlers
 
 def _download(args: argparse.Namespace) -> int:
@@ -51,7 +53,7 @@ def add_file_commands(actions) -> None:
     p.add_argument("--allow-private", action="store_true",
                    help="also download from loopback and private network addresses (a server "
                         "on this machine or your network); refused by default")
-    p.set_defaults(func=_download)
+    add_progress_option(p, _download)
 
     p = actions.add_parser("verify", help="quarantine unreadable pictures, convert to RGB",
                            description="Decode every picture under FOLDER; move the unreadable "

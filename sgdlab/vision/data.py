@@ -79,7 +79,7 @@ def _decode_all(groups: Sequence[tuple[Sequence[Path], int, bool]],
 
     Every unreadable file is found before failing, and one error lists them all.
     """
-    from tqdm.auto import tqdm
+    from sgdlab.progress import progress_bar
 
     jobs = [(path, side, draft) for paths, side, draft in groups for path in paths]
 
@@ -91,8 +91,8 @@ def _decode_all(groups: Sequence[tuple[Sequence[Path], int, bool]],
 
     workers = num_workers if num_workers > 0 else min(8, os.cpu_count() or 1)
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        results = list(tqdm(pool.map(attempt, jobs), total=len(jobs), desc="decoding images",
-                            leave=False, disable=None))
+        results = list(progress_bar(pool.map(attempt, jobs), total=len(jobs),
+                                    desc="decoding images", unit="image", leave=False))
     bad = [r for r in results if isinstance(r, str)]
     if bad:
         folder = Path(os.path.commonpath([str(job[0].parent) for job in jobs]))

@@ -177,7 +177,7 @@ def download_images(urls_file: str | os.PathLike, dest: str | os.PathLike, max_p
         else:
             todo.append((index, url))
 
-    from tqdm.auto import tqdm
+    from sgdlab.progress import progress_bar
 
     session = Session()
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sgdlab-download")
@@ -185,8 +185,8 @@ def download_images(urls_file: str | os.PathLike, dest: str | os.PathLike, max_p
         futures = [pool.submit(download_one, index, url, dest, timeout, retries, backoff,
                                min_bytes, max_bytes, allow_private=allow_private, session=session)
                    for index, url in todo]
-        for future in tqdm(futures, desc=f"downloading into {dest}", unit="url", leave=False,
-                           disable=None):
+        # leave=True: in a log, a line per tenth of the URLs (a terminal's bar stays too)
+        for future in progress_bar(futures, desc=f"downloading into {dest}", unit="url"):
             result = future.result()
             if isinstance(result, DownloadFailure):
                 report.failures.append(result)

@@ -14,10 +14,10 @@ from typing import Any
 import torch
 from torch import nn
 from torch.nn import functional as F
-from tqdm.auto import tqdm
 
 from sgdlab.errors import SgdlabError
 from sgdlab.losses import error_rate
+from sgdlab.progress import progress_bar
 from sgdlab.vision.data import load_image, valid_transform
 from sgdlab.vision.device import autocast, memory_format
 
@@ -41,7 +41,7 @@ def predict_logits(model: nn.Module, loader: Iterable, device: torch.device, n_c
     model.eval()
     logits, targets = [], []
     with torch.inference_mode():
-        for xb, yb in tqdm(loader, leave=False, disable=not progress, desc="validating"):
+        for xb, yb in progress_bar(loader, leave=False, enabled=progress, desc="validating"):
             xb, yb = batch_to_device(xb, yb, device)
             with autocast(device):
                 out = model(xb)

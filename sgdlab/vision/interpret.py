@@ -23,6 +23,7 @@ import torch
 
 from sgdlab.checks import check_choice, check_whole_number
 from sgdlab.errors import SgdlabError
+from sgdlab.style import SCREEN, FigureStyle, new_figure, save_styled
 
 if TYPE_CHECKING:
     from sgdlab.vision.learner import Learner
@@ -108,15 +109,13 @@ class ClassificationInterpretation:
                 f"  {int(cm[a, p]):>{w}}" for p, w in enumerate(widths)))
         return "\n".join(lines)
 
-    def plot_confusion_matrix(self, path: str | os.PathLike) -> Path:
-        """The confusion matrix as a PNG, counts written in the cells."""
-        from matplotlib.figure import Figure
-
-        from sgdlab.files import save_figure
-
+    def plot_confusion_matrix(self, path: str | os.PathLike,
+                              style: FigureStyle = SCREEN) -> Path:
+        """The confusion matrix as a PNG, counts written in the cells (``style``: e.g.
+        :data:`~sgdlab.style.PROJECTOR`)."""
         cm = self.confusion_matrix()
         k = len(self.classes)
-        fig = Figure(figsize=(1.2 * k + 2.5, 1.2 * k + 2))
+        fig = new_figure(style, (1.2 * k + 2.5, 1.2 * k + 2))
         ax = fig.subplots()
         ax.imshow(cm.numpy(), cmap="Blues")
         top = int(cm.max()) if cm.numel() else 0
@@ -128,8 +127,7 @@ class ClassificationInterpretation:
         ax.set_xticks(range(k), self.classes, rotation=45, ha="right")
         ax.set_yticks(range(k), self.classes)
         ax.set(xlabel="predicted", ylabel="actual", title="Confusion matrix")
-        fig.tight_layout()
-        return save_figure(fig, path)
+        return save_styled(fig, path, style)
 
     def most_confused(self, min_val: int = 1) -> list[tuple[str, str, int]]:
         """Off-diagonal cells with at least ``min_val`` images: ``(actual, predicted, count)``,
@@ -150,19 +148,20 @@ class ClassificationInterpretation:
         losses, indices = torch.topk(self.losses, min(k, n), sorted=True)
         return losses, indices
 
-    def plot_top_losses(self, k: int, path: str | os.PathLike, ncols: int = 3) -> Path:
+    def plot_top_losses(self, k: int, path: str | os.PathLike, ncols: int | None = None,
+                        style: FigureStyle = SCREEN) -> Path:
         """The ``k`` worst images as a PNG grid, each titled with its file name (class folder
         and name, as the cleaner names it) over ``prediction / actual / loss / probability of
-        the actual class``; the grid says which split its photos are."""
-        from matplotlib.figure import Figure
-
-        from sgdlab.files import save_figure
+        the actual class``; the grid says which split its photos are. ``ncols`` defaults to 3
+        (on a projector's wide slide, to about 1.8 times as many columns as rows)."""
         from sgdlab.vision.data import load_image
 
         losses, indices = self.top_losses(k)
+        if ncols is None:
+            ncols = 3 if style.size is None else math.ceil(math.sqrt(1.8 * len(indices)))
         ncols = max(1, min(ncols, len(indices)))
         nrows = math.ceil(len(indices) / ncols)
-        fig = Figure(figsize=(3.4 * ncols, 3.6 * nrows + 0.4))
+        fig = new_figure(style, (3.4 * ncols, 3.6 * nrows + 0.4))
         axes = list(fig.subplots(nrows, ncols, squeeze=False).flat)
         for ax in axes:
             ax.axis("off")
@@ -178,5 +177,4 @@ class ClassificationInterpretation:
                  "training photos (seen in training, so their losses are lower)")
         fig.suptitle(f"{which}: file / prediction / actual / loss / probability of the actual "
                      f"class", fontsize=10)
-        fig.tight_layout()
-        return save_figure(fig, path)
+        return save_styled(fig, path, style)

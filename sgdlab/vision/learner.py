@@ -32,11 +32,11 @@ from typing import Any, get_args
 import torch
 from torch import nn
 from torch.nn import functional as F
-from tqdm.auto import tqdm
 
 from sgdlab import checks
 from sgdlab.checks import OnDivergence
 from sgdlab.errors import DivergenceError, SgdlabError
+from sgdlab.progress import progress_bar
 from sgdlab.vision import checkpoint as ckpt
 from sgdlab.vision import evaluate, snapshot
 from sgdlab.vision import model as vision_model
@@ -80,7 +80,7 @@ class Learner:
         device: ``"cpu"``/``"cuda"``; default: the data's device, else CUDA when present.
         seed: makes dropout (and so the whole run on the CPU) repeatable, using a private
             random stream; the global one is left untouched.
-        progress: show tqdm progress bars.
+        progress: show progress bars (:mod:`sgdlab.progress`; none in a log file).
         log: where the epoch table goes (default ``print``).
         loss_func: the training loss ``(logits, targets) -> mean loss``; default sgdlab's own
             :func:`~sgdlab.losses.cross_entropy` (exercise 10's reference), or e.g.
@@ -278,8 +278,8 @@ class Learner:
         self.model.train()
         recorder = self.recorder
         first = len(recorder.losses)
-        batches = tqdm(self.dls.train, total=min(len(self.dls.train), last - first),
-                       leave=False, disable=not self.progress, desc=f"epoch {epoch}")
+        batches = progress_bar(self.dls.train, total=min(len(self.dls.train), last - first),
+                               leave=False, enabled=self.progress, desc=f"epoch {epoch}")
 
         def steps() -> Iterator[tuple[torch.Tensor, tuple[list[float], float]]]:
             for i, (xb, yb) in zip(range(first, last), batches, strict=False):

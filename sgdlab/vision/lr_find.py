@@ -31,16 +31,18 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sgdlab.files import save_figure
+from sgdlab.errors import SgdlabError
 from sgdlab.lr_suggest import (  # noqa: F401 (re-exported: one source)
     _check_beta,
     smooth_losses,
     suggest_lrs,
 )
+from sgdlab.style import SCREEN, FigureStyle, new_figure, save_styled
 from sgdlab.vision.schedule import sweep_schedule
 
 if TYPE_CHECKING:
@@ -69,26 +71,69 @@ class LRFinderResult:
     minimum_div_10: float
     stopped_early: bool
 
-    def plot(self, path: str | os.PathLike) -> Path:
-        """Smoothed loss against learning rate (log axis), suggestions marked, as a PNG."""
-        from matplotlib.figure import Figure
+    def plot(self, path: str | os.PathLike, style: FigureStyle = SCREEN) -> Path:
+        """Smoothed loss against learning rate (log axis), suggestions marked, as a PNG.
 
+        The y-axis shows the interesting part (:func:`loss_limits`): a final divergence that
+        runs far above the first loss goes off the top, and the plot says where it went.
+        ``style``: e.g. :data:`~sgdlab.style.PROJECTOR` for a 1280x720 slide.
+        """
         points = [(lr, loss) for lr, loss in zip(self.lrs, self.losses, strict=True)
                   if math.isfinite(loss)]
-        fig = Figure(figsize=(6, 4))
+        fig = new_figure(style, (6, 4))
         ax = fig.subplots()
         ax.plot([p[0] for p in points], [p[1] for p in points], lw=1.5)
         log_lrs = [math.log(p[0]) for p in points]
-        for lr, style, name in ((self.steepest, "ro", "steepest"),
-                                (self.minimum_div_10, "gs", "minimum/10")):
+        for lr, marker, name in ((self.steepest, "ro", "steepest"),
+                                 (self.minimum_div_10, "gs", "minimum/10")):
             y = _interp(math.log(lr), log_lrs, [p[1] for p in points])
-            ax.plot([lr], [y], style, markersize=8, label=f"{name}: {lr:.2e}")
+            ax.plot([lr], [y], marker, markersize=8, label=f"{name}: {lr:.2e}")
         ax.set_xscale("log")
         ax.set(xlabel="learning rate (log scale)", ylabel="smoothed training loss",
                title="Learning-rate finder")
-        ax.legend()
-        fig.tight_layout()
-        return save_figure(fig, path)
+        low, high, clipped = loss_limits(self.losses)
+        ax.set_ylim(low, high)
+        if clipped:
+            ax.text(0.98, 0.97, off_the_top(self.lrs, self.losses), transform=ax.transAxes,
+                    ha="right", va="top", fontsize="small", color="0.3",
+                    bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.85})
+        ax.legend(loc="lower left")
+        return save_styled(fig, path, style)
+
+
+#: the margins of :func:`loss_limits`, as fractions of the fall from the first loss to the best
+MARGIN_BELOW, MARGIN_ABOVE = 0.1, 0.1
+
+
+def loss_limits(losses: Sequence[float]) -> tuple[float, float, bool]:
+    """``(low, high, clipped)``: the y-limits of a finder's smoothed curve.
+
+    The interesting part is the fall from the first loss to the lowest: with ``fall = first −
+    lowest`` the limits are ``lowest − 0.1·fall`` and ``first + 0.1·fall``, so a divergence at
+    the end (often thousands of times the first loss) does not squash the fall into a flat
+    line. ``clipped`` says that some of the curve is above ``high`` (or not finite). A curve
+    that never fell below its first loss is shown whole.
+    """
+    finite = [float(x) for x in losses if math.isfinite(x)]
+    if not finite:
+        raise SgdlabError("the finder recorded no finite loss to plot; the model diverged at "
+                          "the first step: try a lower --start-lr")
+    first, lowest, highest = finite[0], min(finite), max(finite)
+    fall = first - lowest
+    if fall <= 0:
+        pad = 0.05 * (highest - lowest) or 0.05 * abs(lowest) or 0.05
+        return lowest - pad, highest + pad, len(finite) < len(losses)
+    high = first + MARGIN_ABOVE * fall
+    return lowest - MARGIN_BELOW * fall, high, highest > high or len(finite) < len(losses)
+
+
+def off_the_top(lrs: Sequence[float], losses: Sequence[float]) -> str:
+    """Where a clipped curve goes: ``"the curve continues off the top, to 1e+06 at lr 3.2"``."""
+    finite = [(loss, lr) for lr, loss in zip(lrs, losses, strict=True) if math.isfinite(loss)]
+    if len(finite) < len(losses):
+        return "the curve continues off the top (the loss became inf or NaN)"
+    loss, lr = max(finite)
+    return f"the curve continues off the top, to {loss:.3g} at lr {lr:.2g}"
 
 
 def _interp(x: float, xs: list[float], ys: list[float]) -> float:

@@ -124,8 +124,8 @@ def test_top_losses_grid_titles_each_photo_with_its_file_name(interp_and_dls, tm
                                                                monkeypatch) -> None:
     interp, dls = interp_and_dls
     figures = []
-    monkeypatch.setattr("sgdlab.files.save_figure",
-                        lambda fig, path: figures.append(fig) or Path(path))
+    monkeypatch.setattr("sgdlab.style.save_figure",  # the plots save through sgdlab.style
+                        lambda fig, path, dpi=100: figures.append(fig) or Path(path))
     interp.plot_top_losses(2, tmp_path / "top.png", ncols=2)
     titles = [ax.get_title() for ax in figures[0].axes]
     for title, i in zip(titles, [2, 4], strict=True):          # the two worst, in order

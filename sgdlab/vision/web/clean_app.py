@@ -136,12 +136,10 @@ class CleanSession:
 
     def thumbnail(self, photo_id: int) -> bytes:
         path = self.path(photo_id)
-        try:
-            return self.view.thumbnail(path)
-        except FileNotFoundError:
+        if not self.view.file(path).is_file():
             raise RequestError(404, f"{path} is no longer at {self.view.file(path)}; it was "
-                                    f"moved outside the cleaner: put it back and reload"
-                               ) from None
+                                    f"moved outside the cleaner: put it back and reload")
+        return self.view.thumbnail(path)
 
 
 def _guarded(function: Any, *args: Any) -> Any:

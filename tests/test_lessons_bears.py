@@ -208,6 +208,15 @@ def check_interpretation(ns: dict) -> None:
                                          abs=1e-5)
     assert ns["cleaner"].pending == {}           # the lesson decides nothing for the learner
     assert not (ns["config"].bears / JOURNAL_NAME).exists()
+    comparison, dropped = ns["comparison"], ns["to_drop"]  # before / after retraining cleaned
+    assert dropped and set(dropped) <= set(train.items)
+    assert all(int(train.preds[train.items.index(p)]) != int(train.targets[train.items.index(p)])
+               for p in dropped)                # the stand-in: wrongly predicted photos
+    assert comparison.n == n and comparison.before == sum(ns["wrong_before"])
+    if ns["trained_now"]:
+        assert comparison.before == ns["wrong"]  # the model trained above, not a new one
+    assert comparison.significant or "too thin" in comparison.verdict()
+    assert ns["stay"] < len(ns["all_valid"]) / 2  # deleting redraws most of the split
 
 
 @pytest.mark.slow

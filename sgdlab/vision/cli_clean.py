@@ -5,12 +5,16 @@
     sgdlab bears clean --data bears --delete black/00000012.jpg --relabel teddys/3.jpg=grizzly
     sgdlab bears clean --data bears --apply
     sgdlab bears clean --data bears --undo
+    sgdlab bears clean --model models/bears.pth --data bears                  # in a browser
 
 Each ``--delete``/``--relabel``/``--keep`` is written to the journal in the data folder at once;
 ``--apply`` carries out every pending decision, ``--undo`` puts back the last applied batch
 (``--undo-all``: every batch). Paths may be given relative to the data folder. Only ``--list``
-needs the model. Each photo's split is the one recorded in the checkpoint: a photo that was not
-a validation photo then is listed as ``train`` (the model may have seen it).
+and the browser page need the model: with none of those options, ``--model`` serves
+the same grid at http://127.0.0.1:8001/ (``--port``), on this machine only (the page can move
+photos, so it is never offered to the network). Each photo's split is the one recorded in the
+checkpoint: a photo that was not a validation photo then is listed as ``train`` (the model may
+have seen it).
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ from pathlib import Path
 
 from sgdlab.checks import DEFAULT_SEED
 from sgdlab.vision.cleaner import SEEN_NOTE
+
+DEFAULT_PORT = 8001  # beside `sgdlab bears serve`'s 8000
 
 
 def _learner(args: argparse.Namespace, folder: Path):
@@ -119,8 +125,36 @@ def _clean(args: argparse.Namespace) -> int:
         _print_rows(rows[:args.list] if args.list else rows, len(rows), cleaner, args.csv)
     elif not (args.keep or args.delete or args.relabel or args.apply or args.undo
               or args.undo_all):
-        print(f"{cleaner!r}\ngive --list N to see the worst photos, --delete / --relabel to "
-              f"decide, --apply, --undo (see --help)")
+        if args.model is not None:
+            return _serve_page(args, folder)
+        print(f"{cleaner!r}\ngive --model PATH to clean in a browser, --list N to see the "
+              f"worst photos, --delete / --relabel to decide, --apply, --undo (see --help)")
+    return 0
+
+
+def _serve_page(args: argparse.Namespace, folder: Path) -> int:
+    """Rank every photo once, then serve the cleaning page on 127.0.0.1 until Ctrl-C."""
+    import time
+
+    from sgdlab.checks import check_whole_number
+    from sgdlab.errors import SgdlabError
+    from sgdlab.vision import serving
+
+    serving.require_web_extra()
+    check_whole_number(args.port, "--port", minimum=1, hint=f"the default is {DEFAULT_PORT}")
+    if args.port > 65535:
+        raise SgdlabError(f"--port must be at most 65535, got {args.port}")
+    from sgdlab.vision.cleaner import Cleaner
+    from sgdlab.vision.web.clean_app import make_clean_app
+
+    start = time.perf_counter()
+    cleaner = Cleaner(_learner(args, folder), folder)
+    app = make_clean_app(cleaner)  # ranks every photo now, before the first request
+    ranked = len(app.state.session.ranked)
+    print(f"sgdlab bears clean: ranked {ranked} photos of {folder} with {args.model} in "
+          f"{time.perf_counter() - start:.1f} s; decisions go to {folder / '.cleaning.jsonl'} "
+          f"at once", flush=True)
+    serving.serve(app, serving.LOCAL_HOST, args.port, what="sgdlab bears clean")
     return 0
 
 
@@ -131,10 +165,14 @@ def add_clean_command(actions) -> None:
         description="Rank every photo (training and validation) by the model's loss, record "
                     "decisions in the journal of the data folder, move deleted photos into its "
                     ".quarantine and relabelled ones into their new class folder, and undo. "
-                    "Nothing is ever deleted for real. " + SEEN_NOTE[0].upper() + SEEN_NOTE[1:]
+                    "Nothing is ever deleted for real. With --model and none of --list, --delete, "
+                    "--relabel, --keep, --apply, --undo: the same grid as a page at "
+                    f"http://127.0.0.1:{DEFAULT_PORT}/ (this machine only). "
+                    + SEEN_NOTE[0].upper() + SEEN_NOTE[1:]
                     + ".")
     p.add_argument("--model", type=Path, default=None, metavar="PATH",
-                   help="a checkpoint saved by `sgdlab bears train` (needed by --list)")
+                   help="a checkpoint saved by `sgdlab bears train` (needed by --list and "
+                        "by the browser page, which it opens when no other option is given)")
     p.add_argument("--data", type=Path, default=None, metavar="DIR",
                    help="the dataset folder (default: $SGDLAB_BEARS or ../shared/bears)")
     p.add_argument("--list", type=int, default=None, metavar="N",
@@ -153,6 +191,9 @@ def add_clean_command(actions) -> None:
     p.add_argument("--apply", action="store_true", help="carry out the pending decisions")
     p.add_argument("--undo", action="store_true", help="put back the last applied batch")
     p.add_argument("--undo-all", action="store_true", help="put back every applied batch")
+    p.add_argument("--port", type=int, default=DEFAULT_PORT,
+                   help=f"the browser page's port on 127.0.0.1 (default {DEFAULT_PORT}); the "
+                        f"page serves this machine only")
     p.add_argument("--batch-size", type=int, default=None, help="images per batch (default 64)")
     p.add_argument("--device", choices=("cpu", "cuda"), default=None,
                    help="where to compute (default: cuda when present, else cpu)")

@@ -128,8 +128,12 @@ def figures_folder() -> Path:
 
 
 def lesson_name() -> str:
-    """The running script's name without ``.py`` (``03_gradient_descent``), or ``lesson``."""
-    main_file = getattr(sys.modules.get("__main__"), "__file__", None)
+    """The running script's or notebook's name without its suffix (``03_gradient_descent``),
+    or ``lesson``. A notebook's name comes from VS Code (``__vsc_ipynb_file__``) or Jupyter's
+    ``JPY_SESSION_NAME``, when they say it."""
+    main = sys.modules.get("__main__")
+    main_file = (getattr(main, "__file__", None) or getattr(main, "__vsc_ipynb_file__", None)
+                 or os.environ.get("JPY_SESSION_NAME"))
     return Path(main_file).stem if main_file else "lesson"
 
 

@@ -27,6 +27,10 @@ class InlineAnimation:
     def _repr_html_(self) -> str:
         return self.html
 
+    def __repr__(self) -> str:  # the text/plain beside the HTML: no "object at 0x..."
+        kind = "HTML5 video" if "<video" in self.html else "frame-by-frame player"
+        return f"<animation: {kind}, shown in a notebook>"
+
 
 PLAYERS = ("video", "frames")
 

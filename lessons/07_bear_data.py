@@ -128,7 +128,7 @@ step("What the model sees", """
     A grid of augmented training images with their labels, as the model gets them (turned
     back into colours for us).
 """)
-batch_png = show_png(dls.show_batch(figure_path("batch"), n=9))
+show_png(dls.show_batch(figure_path("batch"), n=9))
 
 # %%
 step("One photo, many augmentations", """

@@ -38,8 +38,9 @@ show_png(found.plot(figure_path("lr_find")))
 
 # %%
 step("Stage 1: fit_one_cycle, then save", """
-    The first stage of the recipe is lesson 8's fit_one_cycle. If lesson 8 ran in this folder
-    its saved model, models/bears-stage-1.pth, is loaded instead of training again.
+    The first stage of the recipe is lesson 8's fit_one_cycle. If lesson 8 ran with the same
+    work folder (the project folder, or SGDLAB_WORKDIR), its saved model,
+    models/bears-stage-1.pth, is loaded instead of training again.
 """)
 stage_1, trained_now = stage_one(config, learn)
 print(f"saved {stage_1}" if trained_now else f"loaded {stage_1} (saved by lesson 8)")

@@ -22,7 +22,8 @@ from sgdlab.vision.split import split_items
 # %%
 step("A trained model", """
     We interpret the model of lesson 9 (models/bears-stage-2.pth), or lesson 8's stage 1,
-    when one of them is in this folder; otherwise we train one now with lesson 8's recipe.
+    when one of them is in the work folder's models/ (the project folder, or SGDLAB_WORKDIR);
+    otherwise we train one now with lesson 8's recipe.
 """)
 config = lesson_config()
 dls = config.loaders()

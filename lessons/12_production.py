@@ -24,8 +24,9 @@ step("The model, loaded once", """
     In production nothing trains. We need the weights and what training decided (the class
     names in order, the image size, the normalization), all stored in the checkpoint, and
     load_learner rebuilds the model from that file alone, on the CPU. We take the model that
-    `sgdlab bears train` saved (models/bears.pth) or lesson 9's or 8's, when one is in this
-    folder; otherwise we train one now with lesson 8's recipe.
+    `sgdlab bears train` saved (models/bears.pth) or lesson 9's or 8's, when one is in the
+    work folder's models/ (the project folder, or SGDLAB_WORKDIR); otherwise we train one now
+    with lesson 8's recipe.
 """)
 config = lesson_config()
 classes, train, valid = config.split()

@@ -12,8 +12,8 @@ import sys
 
 from sgdlab.errors import SgdlabError
 
-AREAS = ("sgdlab.demo", "sgdlab.lessons", "sgdlab.exercises.cli", "sgdlab.animate.cli",
-         "sgdlab.vision.cli", "sgdlab.diagnose")
+AREAS = ("sgdlab.demo", "sgdlab.lessons", "sgdlab.notebooks", "sgdlab.exercises.cli",
+         "sgdlab.animate.cli", "sgdlab.vision.cli", "sgdlab.diagnose")
 
 
 def build_parser() -> argparse.ArgumentParser:

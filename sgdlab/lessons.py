@@ -1,17 +1,20 @@
 """Find, list and run the numbered step-through lessons in ``lessons/``.
 
 Each lesson is a script ``NN_name.py`` whose module docstring gives its title (first line) and a
-one-line summary (the next paragraph). ``sgdlab lessons`` lists them; ``sgdlab lesson N`` runs
-one in this process, with the pauses and figures configured through :mod:`sgdlab.teach`'s
-environment variables.
+one-line summary (the next paragraph), cut into cells by ``# %%`` lines. ``sgdlab lessons`` lists
+them; ``sgdlab lesson N`` runs one in this process, cell by cell: each cell's explanation
+(``step``), then its code, then (after a pause in a terminal) its output. The pauses and figures
+are configured through :mod:`sgdlab.teach`'s environment variables.
 """
 
 from __future__ import annotations
 
 import ast
+import builtins
 import os
 import re
-import runpy
+import sys
+import types
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -20,9 +23,10 @@ from typing import Any
 
 import sgdlab
 from sgdlab.errors import SgdlabError
-from sgdlab.teach import FIGURES_ENV, NO_PAUSE_ENV
+from sgdlab.teach import FIGURES_ENV, NO_PAUSE_ENV, show_code
 
 LESSON_FILE = re.compile(r"^(\d+)_\w+\.py$")
+CELL_MARK = re.compile(r"^# %%(\s|$)")
 
 
 @dataclass(frozen=True)
@@ -95,21 +99,101 @@ def _environment(**values: str | None) -> Iterator[None]:
         apply(saved)
 
 
+@dataclass(frozen=True)
+class Cell:
+    """One ``# %%`` cell of a lesson: its code and the file's line number of its first line."""
+
+    first_line: int
+    source: str
+
+
+def split_cells(text: str) -> list[Cell]:
+    """The cells of a ``# %%`` script (the code above the first marker is a cell too), without
+    the marker lines and without cells that hold only blank lines."""
+    cells, start, lines = [], 1, []
+    for number, line in enumerate(text.splitlines(keepends=True), start=1):
+        if CELL_MARK.match(line):
+            cells.append(Cell(start, "".join(lines)))
+            start, lines = number + 1, []
+        else:
+            lines.append(line)
+    cells.append(Cell(start, "".join(lines)))
+    return [cell for cell in cells if cell.source.strip()]
+
+
+def _is_step_call(node: ast.stmt) -> bool:
+    return (isinstance(node, ast.Expr) and isinstance(node.value, ast.Call)
+            and isinstance(node.value.func, ast.Name) and node.value.func.id == "step")
+
+
+def code_to_show(cell: Cell) -> tuple[str, bool]:
+    """What the terminal shows of ``cell`` before it runs, and whether it opens with ``step``.
+
+    The module docstring and the opening ``step(title, text)`` call are left out: the lesson's
+    title and the step's explanation are printed already.
+    """
+    lines = cell.source.splitlines()
+    body = ast.parse(cell.source).body
+    hidden: set[int] = set()
+    opens_with_step = False
+    for index, node in enumerate(body[:2]):
+        docstring = (index == 0 and isinstance(node, ast.Expr)
+                     and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str))
+        if docstring or (_is_step_call(node) and not opens_with_step):
+            hidden.update(range(node.lineno - 1, node.end_lineno))
+            opens_with_step = opens_with_step or _is_step_call(node)
+        else:
+            break
+    shown = "\n".join(line for i, line in enumerate(lines) if i not in hidden)
+    return shown.strip("\n"), opens_with_step
+
+
+def _run_cells(path: Path, cells: list[Cell], show: bool) -> dict[str, Any]:
+    """Run ``cells`` one after the other in one fresh ``__main__`` module (as ``python path``
+    would), showing each cell's code first when ``show``; return the module's variables."""
+    module = types.ModuleType("__main__")
+    module.__dict__.update(__file__=str(path), __builtins__=builtins, __spec__=None)
+    saved_main, saved_argv0 = sys.modules.get("__main__"), sys.argv[0] if sys.argv else None
+    sys.modules["__main__"] = module
+    if sys.argv:
+        sys.argv[0] = str(path)
+    try:
+        for cell in cells:
+            if show:
+                code, opens_with_step = code_to_show(cell)
+                show_code(code, at_next_step=opens_with_step)
+            # blank lines in front keep the file's line numbers in tracebacks and warnings
+            compiled = compile("\n" * (cell.first_line - 1) + cell.source, str(path), "exec")
+            exec(compiled, module.__dict__)  # noqa: S102 - the lesson is the program being run
+    finally:
+        show_code("", at_next_step=True)  # nothing held back for a later step()
+        if saved_main is not None:
+            sys.modules["__main__"] = saved_main
+        if saved_argv0 is not None:
+            sys.argv[0] = saved_argv0
+    return dict(module.__dict__)
+
+
 def run_lesson_file(path: str | os.PathLike, pause: bool = False,
-                    figures: str | os.PathLike | None = None) -> dict[str, Any]:
-    """Run a lesson script in this process, as ``__main__``, and return its variables.
+                    figures: str | os.PathLike | None = None,
+                    show_code: bool = True) -> dict[str, Any]:
+    """Run a lesson script in this process, as ``__main__``, cell by cell; return its variables.
 
     Args:
         path: the script.
         pause: wait for Enter after each explanation (only ever when stdin is a terminal).
         figures: save figures in this folder; ``None`` leaves the choice to
-            :func:`sgdlab.teach.show` (a window if it can, else ``./figures``).
+            :func:`sgdlab.teach.show` (a window if it can, else ``figures/`` in the work folder).
+        show_code: print each cell's code before it runs: after the step's explanation and
+            before its pause, so a learner reads what will run, then sees what it printed.
     """
+    path = Path(path)
+    cells = split_cells(path.read_text(encoding="utf-8"))
     with _environment(**{
         NO_PAUSE_ENV: None if pause else "1",
         FIGURES_ENV: None if figures is None else str(figures),
     }):
-        return runpy.run_path(str(path), run_name="__main__")
+        return _run_cells(path, cells, show_code)
 
 
 def run_lesson(number: int, pause: bool = False, figures: Path | None = None) -> None:

@@ -15,7 +15,7 @@ from sgdlab.animate.options import DEFAULT_FPS
 from sgdlab.checks import check_choice
 from sgdlab.errors import SgdlabError
 from sgdlab.history import History
-from sgdlab.teach import DEFAULT_FIGURES, can_open_window, figures_dir, in_notebook, pausing
+from sgdlab.teach import can_open_window, figures_folder, in_notebook, pausing
 
 
 class InlineAnimation:
@@ -26,6 +26,10 @@ class InlineAnimation:
 
     def _repr_html_(self) -> str:
         return self.html
+
+    def __repr__(self) -> str:  # the text/plain beside the HTML: no "object at 0x..."
+        kind = "HTML5 video" if "<video" in self.html else "frame-by-frame player"
+        return f"<animation: {kind}, shown in a notebook>"
 
 
 PLAYERS = ("video", "frames")
@@ -43,8 +47,9 @@ def show(what: Movie | History, name: str = "animation", fps: float = DEFAULT_FP
       network);
     * with a window (default: when matplotlib can open one and the run is interactive, see
       :func:`sgdlab.teach.pausing`): open it and return None when it is closed;
-    * otherwise: save ``out_dir/name.mp4`` (default folder: ``$SGDLAB_FIGURES`` or
-      ``figures``), print where, and return the path.
+    * otherwise: save ``out_dir/name.mp4`` (default folder: ``$SGDLAB_FIGURES``, else
+      ``figures/`` in the work folder of :func:`sgdlab.teach.work_dir`), print where, and
+      return the path.
     """
     if isinstance(what, History):
         from sgdlab.animate.scenes import line_fit
@@ -72,7 +77,7 @@ def show(what: Movie | History, name: str = "animation", fps: float = DEFAULT_FP
         plt.close(figure)
         what.build()  # back on an Agg canvas, ready to save
         return None
-    folder = Path(out_dir) if out_dir is not None else figures_dir() or DEFAULT_FIGURES
+    folder = Path(out_dir) if out_dir is not None else figures_folder()
     path = what.save(folder / f"{name}.mp4", fps=fps)
     print(f"saved {path}")
     return path

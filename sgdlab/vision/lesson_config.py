@@ -13,6 +13,10 @@ is a real lesson by default and a smoke test with ``SGDLAB_QUICK=1``:
 * ``SGDLAB_WEIGHTS`` — the body's starting weights: a file holding the state dict of
   torchvision's ResNet, or ``imagenet`` (downloads once). Unset: random weights, so the lessons
   train from scratch; this machine cannot download ImageNet weights.
+* ``SGDLAB_WORKDIR`` — the work folder: checkpoints go to its ``models/``, where lessons 9–12
+  find the models that lessons 8 and 9 saved. Unset: the project folder when the current folder
+  is inside the clone (a notebook in ``lessons/`` or ``notebooks/``), else the current folder
+  (see :func:`sgdlab.teach.work_dir`).
 
 The training recipes live in :mod:`sgdlab.vision.recipe`, which the lessons, ``sgdlab bears
 train`` and ``benchmarks/bears.py`` share; :func:`lesson_config` picks one and sizes it.
@@ -29,6 +33,7 @@ import torch
 
 from sgdlab.checks import DEFAULT_SEED
 from sgdlab.errors import SgdlabError
+from sgdlab.teach import WORKDIR_ENV, work_dir
 from sgdlab.vision.checkpoint import read_checkpoint
 from sgdlab.vision.data import ImageDataLoaders, default_bears_dir, find_classes
 from sgdlab.vision.data import split_items as split_seeded
@@ -69,7 +74,8 @@ class LessonConfig:
         overfit_photos, overfit_epochs: training photos per class, and epochs, of its "too
             many epochs" run (which validates on every validation photo).
         seed: seeds the validation split, the batches, the augmentation and the initial weights.
-        model_dir: where checkpoints go (relative to the current folder).
+        model_dir: where checkpoints go: ``models/`` in the work folder
+            (:func:`sgdlab.teach.work_dir`).
         progress: show progress bars.
     """
 
@@ -184,8 +190,10 @@ def is_set(value: str | None) -> bool:
 
 
 def lesson_config(environ: Mapping[str, str] | None = None) -> LessonConfig:
-    """Read ``SGDLAB_QUICK``, ``SGDLAB_BEARS``, ``SGDLAB_DEVICE`` and ``SGDLAB_WEIGHTS``."""
+    """Read ``SGDLAB_QUICK``, ``SGDLAB_BEARS``, ``SGDLAB_DEVICE``, ``SGDLAB_WEIGHTS`` and
+    ``SGDLAB_WORKDIR`` (from ``environ``, default ``os.environ``)."""
     env = os.environ if environ is None else environ
+    model_dir = work_dir({WORKDIR_ENV: env.get(WORKDIR_ENV, "")}) / "models"
     quick = is_set(env.get(QUICK_ENV))
     bears = Path(env[BEARS_ENV]) if env.get(BEARS_ENV) else default_bears_dir()
     device = default_device(env.get(DEVICE_ENV) or None)
@@ -205,9 +213,9 @@ def lesson_config(environ: Mapping[str, str] | None = None) -> LessonConfig:
                             recipe=recipe, train_per_class=12, valid_per_class=4,
                             lr_find_steps=20, problem_size=32, problem_arch="resnet18",
                             problem_photos=(40, 20), overfit_photos=8, overfit_epochs=30,
-                            progress=False)
+                            model_dir=model_dir, progress=False)
     return LessonConfig(quick=False, bears=bears, device=device, weights=weights,
                         recipe=replace(recipe, unfreeze_epochs=2), train_per_class=None,
                         valid_per_class=None, lr_find_steps=100, problem_size=64,
                         problem_arch="resnet18", problem_photos=(None, None), overfit_photos=8,
-                        overfit_epochs=40)
+                        overfit_epochs=40, model_dir=model_dir)

@@ -23,7 +23,6 @@ from importlib import resources
 from typing import Any
 
 from starlette.applications import Starlette
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
@@ -31,7 +30,7 @@ from starlette.routing import Route
 from sgdlab.checks import check_number, check_whole_number
 from sgdlab.errors import SgdlabError
 from sgdlab.vision.web.batching import BatchingRunner
-from sgdlab.vision.web.errors import RequestError
+from sgdlab.vision.web.errors import json_error_handlers
 from sgdlab.vision.web.fetching import DEFAULT_TIMEOUT, fetch_url
 from sgdlab.vision.web.predicting import classify_bytes, model_facts
 from sgdlab.vision.web.runner import BoundedRunner
@@ -139,28 +138,12 @@ def make_app(predictor: Any, *, max_upload_bytes: int = DEFAULT_MAX_BYTES,
         Route("/api/model", model, methods=["GET"]),
         Route("/api/predict", predict, methods=["POST"]),
         Route("/api/predict-url", predict_url, methods=["POST"]),
-    ], exception_handlers={RequestError: _request_error, HTTPException: _http_error,
-                           Exception: _server_error}, lifespan=lifespan)
+    ], exception_handlers=json_error_handlers(ROUTES_HELP, _failed), lifespan=lifespan)
     app.state.inference, app.state.downloads = inference, downloads
     return app
 
 
-async def _request_error(request: Request, err: RequestError) -> Response:
-    return JSONResponse({"error": str(err)}, status_code=err.status, headers=err.headers)
-
-
-async def _http_error(request: Request, err: HTTPException) -> Response:
-    if err.status_code == 404:
-        message = f"there is nothing at {request.url.path}; {ROUTES_HELP}"
-    elif err.status_code == 405:
-        message = f"{request.method} is not allowed on {request.url.path}; {ROUTES_HELP}"
-    else:
-        message = f"{err.detail}; {ROUTES_HELP}"
-    return JSONResponse({"error": message}, status_code=err.status_code,
-                        headers=getattr(err, "headers", None))
-
-
-async def _server_error(request: Request, err: Exception) -> Response:
-    return JSONResponse({"error": f"the server failed on this request ({type(err).__name__}); "
-                                  f"it goes on serving: try again, and if it keeps failing "
-                                  f"report it with the server's log"}, status_code=500)
+def _failed(err: Exception) -> str:
+    return (f"the server failed on this request ({type(err).__name__}); "
+            f"it goes on serving: try again, and if it keeps failing "
+            f"report it with the server's log")

@@ -30,7 +30,6 @@ from importlib import resources
 from typing import Any
 
 from starlette.applications import Starlette
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
@@ -45,7 +44,7 @@ from sgdlab.vision.clean_journal import (
 )
 from sgdlab.vision.clean_view import ALL, CleanView
 from sgdlab.vision.cleaner import SEEN_NOTE, SPLITS, WHICH, Cleaner
-from sgdlab.vision.web.errors import RequestError
+from sgdlab.vision.web.errors import RequestError, json_error_handlers
 from sgdlab.vision.web.runner import BoundedRunner
 
 PER_PAGE = 12
@@ -237,29 +236,13 @@ def make_clean_app(cleaner: Cleaner, per_page: int = PER_PAGE,
         Route("/api/photos/{photo_id:int}/choice", choose, methods=["POST"]),
         Route("/api/apply", apply, methods=["POST"]),
         Route("/api/undo", undo, methods=["POST"]),
-    ], exception_handlers={RequestError: _request_error, HTTPException: _http_error,
-                           Exception: _server_error}, lifespan=lifespan)
+    ], exception_handlers=json_error_handlers(ROUTES_HELP, _failed), lifespan=lifespan)
     app.state.session = session
     return app
 
 
-async def _request_error(request: Request, err: RequestError) -> Response:
-    return JSONResponse({"error": str(err)}, status_code=err.status, headers=err.headers)
-
-
-async def _http_error(request: Request, err: HTTPException) -> Response:
-    if err.status_code == 404:
-        message = f"there is nothing at {request.url.path}; {ROUTES_HELP}"
-    elif err.status_code == 405:
-        message = f"{request.method} is not allowed on {request.url.path}; {ROUTES_HELP}"
-    else:
-        message = f"{err.detail}; {ROUTES_HELP}"
-    return JSONResponse({"error": message}, status_code=err.status_code,
-                        headers=getattr(err, "headers", None))
-
-
-async def _server_error(request: Request, err: Exception) -> Response:
-    return JSONResponse({"error": f"the cleaner failed on this request ({type(err).__name__}: "
-                                  f"{err}); nothing is lost (the journal holds every decision): "
-                                  f"reload the page, and report it with the server's log if it "
-                                  f"keeps failing"}, status_code=500)
+def _failed(err: Exception) -> str:
+    return (f"the cleaner failed on this request ({type(err).__name__}: "
+            f"{err}); nothing is lost (the journal holds every decision): "
+            f"reload the page, and report it with the server's log if it "
+            f"keeps failing")

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
 from sgdlab.errors import SgdlabError
 
 
@@ -27,3 +33,28 @@ class ServerBusy(RequestError):
         super().__init__(503, f"the server is busy: {limit} {what} are already waiting or "
                               f"running; try again in {retry_after} s",
                          {"Retry-After": str(retry_after)})
+
+
+def json_error_handlers(routes_help: str, failed: Callable[[Exception], str]
+                        ) -> dict[type, Callable[[Request, Exception], Awaitable[Response]]]:
+    """Starlette ``exception_handlers`` answering every error as ``{"error": message}``: a
+    :class:`RequestError` with its status, a 404/405 naming the routes (``routes_help``), and
+    any other exception as a 500 whose message is ``failed(err)``."""
+
+    async def request_error(request: Request, err: RequestError) -> Response:
+        return JSONResponse({"error": str(err)}, status_code=err.status, headers=err.headers)
+
+    async def http_error(request: Request, err: HTTPException) -> Response:
+        if err.status_code == 404:
+            message = f"there is nothing at {request.url.path}; {routes_help}"
+        elif err.status_code == 405:
+            message = f"{request.method} is not allowed on {request.url.path}; {routes_help}"
+        else:
+            message = f"{err.detail}; {routes_help}"
+        return JSONResponse({"error": message}, status_code=err.status_code,
+                            headers=getattr(err, "headers", None))
+
+    async def server_error(request: Request, err: Exception) -> Response:
+        return JSONResponse({"error": failed(err)}, status_code=500)
+
+    return {RequestError: request_error, HTTPException: http_error, Exception: server_error}

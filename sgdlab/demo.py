@@ -25,13 +25,14 @@ RENDERED = Path("animations") / "rendered"
 def run_demo(figures: Path, animations: Path | None, progress: bool = True,
              style: FigureStyle = SCREEN) -> None:
     """Run lessons 1–6 without pausing, then (unless ``animations`` is None) render the set
-    (with ``progress`` bars; in ``style``, e.g. :data:`~sgdlab.style.PROJECTOR`)."""
+    (with ``progress`` bars); figures and animations in ``style``, e.g.
+    :data:`~sgdlab.style.PROJECTOR`."""
     from sgdlab.lessons import run_lesson
 
     figures.mkdir(parents=True, exist_ok=True)
     for number in LESSONS:
         start = time.perf_counter()
-        run_lesson(number, pause=False, figures=figures)
+        run_lesson(number, pause=False, figures=figures, style=style)
         print(f"\n[demo] lesson {number} done in {time.perf_counter() - start:.1f} s\n")
     if animations is not None:
         from sgdlab.animate import render_lecture_set
@@ -61,5 +62,5 @@ def add_commands(subparsers) -> None:
                    help=f"folder for the lecture animations (default: {RENDERED}, which git "
                         "ignores; `make animations` updates the committed set in animations/)")
     p.add_argument("--no-animations", action="store_true", help="skip rendering the animations")
-    add_style_option(p, note="the animations only; the lessons' figures keep their sizes")
+    add_style_option(p)
     add_progress_option(p, _handle)

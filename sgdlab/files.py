@@ -257,7 +257,7 @@ def _locked(fd: int) -> Iterator[None]:
         fcntl.flock(fd, fcntl.LOCK_UN)
 
 
-def save_figure(fig: Any, path: str | os.PathLike, dpi: int = 100) -> Path:
+def save_figure(fig: Any, path: str | os.PathLike, dpi: float = 100) -> Path:
     """Save a matplotlib figure atomically; the format comes from the extension (PNG if none)."""
     path = Path(path)
     with atomic_path(path) as tmp:

@@ -23,7 +23,9 @@ from typing import Any
 
 import sgdlab
 from sgdlab.errors import SgdlabError
-from sgdlab.teach import FIGURES_ENV, NO_PAUSE_ENV, show_code
+from sgdlab.progress import add_progress_option
+from sgdlab.style import FigureStyle, add_style_option, style_of
+from sgdlab.teach import FIGURES_ENV, NO_PAUSE_ENV, STYLE_ENV, show_code
 
 LESSON_FILE = re.compile(r"^(\d+)_\w+\.py$")
 CELL_MARK = re.compile(r"^# %%(\s|$)")
@@ -176,7 +178,7 @@ def _run_cells(path: Path, cells: list[Cell], show: bool) -> dict[str, Any]:
 
 def run_lesson_file(path: str | os.PathLike, pause: bool = False,
                     figures: str | os.PathLike | None = None,
-                    show_code: bool = True) -> dict[str, Any]:
+                    show_code: bool = True, style: FigureStyle | None = None) -> dict[str, Any]:
     """Run a lesson script in this process, as ``__main__``, cell by cell; return its variables.
 
     Args:
@@ -186,19 +188,24 @@ def run_lesson_file(path: str | os.PathLike, pause: bool = False,
             :func:`sgdlab.teach.show` (a window if it can, else ``figures/`` in the work folder).
         show_code: print each cell's code before it runs: after the step's explanation and
             before its pause, so a learner reads what will run, then sees what it printed.
+        style: how saved figures and animations look (:data:`~sgdlab.style.PROJECTOR`: 1280x720
+            with bigger letters), passed on as ``SGDLAB_STYLE`` so that the script stays plain;
+            ``None`` leaves ``SGDLAB_STYLE`` as it is.
     """
     path = Path(path)
     cells = split_cells(path.read_text(encoding="utf-8"))
-    with _environment(**{
-        NO_PAUSE_ENV: None if pause else "1",
-        FIGURES_ENV: None if figures is None else str(figures),
-    }):
+    settings = {NO_PAUSE_ENV: None if pause else "1",
+                FIGURES_ENV: None if figures is None else str(figures)}
+    if style is not None:
+        settings[STYLE_ENV] = style.name
+    with _environment(**settings):
         return _run_cells(path, cells, show_code)
 
 
-def run_lesson(number: int, pause: bool = False, figures: Path | None = None) -> None:
+def run_lesson(number: int, pause: bool = False, figures: Path | None = None,
+               style: FigureStyle | None = None) -> None:
     """Run lesson ``number`` from start to end (see :func:`run_lesson_file`)."""
-    run_lesson_file(get_lesson(number).path, pause=pause, figures=figures)
+    run_lesson_file(get_lesson(number).path, pause=pause, figures=figures, style=style)
 
 
 def _list_command(args) -> int:
@@ -213,7 +220,8 @@ def _list_command(args) -> int:
 def _run_command(args) -> int:
     lesson = get_lesson(args.number)
     print(f"Lesson {lesson.number}: {lesson.title}")
-    run_lesson(lesson.number, pause=not args.no_pause, figures=args.figures)
+    run_lesson(lesson.number, pause=not args.no_pause, figures=args.figures,
+               style=style_of(args))
     print(f"\nEnd of lesson {lesson.number}.")
     return 0
 
@@ -235,4 +243,6 @@ def add_commands(subparsers) -> None:
     one.add_argument("--figures", type=Path, metavar="DIR", default=None,
                      help="save the figures as PNG files in DIR (default: a window if there "
                           "is a display, else ./figures)")
-    one.set_defaults(func=_run_command)
+    add_style_option(one, note="the figures and animations it saves; a window or a notebook "
+                               "shows them at their own size")
+    add_progress_option(one, _run_command)

@@ -16,6 +16,7 @@ instead of 100, so every font (sized in points) and every line width (in points 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import os
 from collections.abc import Sequence
@@ -48,6 +49,8 @@ class FigureStyle:
 
 SCREEN = FigureStyle("screen", None, 100.0)
 PROJECTOR = FigureStyle("projector", (1280, 720), 150.0)
+#: every style by its name (what ``SGDLAB_STYLE`` may say, see :func:`sgdlab.teach.figure_style`)
+STYLES = {style.name: style for style in (SCREEN, PROJECTOR)}
 
 
 def inches(pixels: int, dpi: float) -> float:
@@ -73,6 +76,17 @@ def new_figure(style: FigureStyle, default_size: Sequence[float]) -> Any:
     from matplotlib.figure import Figure
 
     return Figure(figsize=figure_size(style, default_size), dpi=style.dpi, layout="constrained")
+
+
+def fit_figure(fig: Any, style: FigureStyle) -> None:
+    """Refit a figure drawn at its own size to ``style`` before it is saved: the style's pixel
+    size, with the layout recomputed (constrained) for its bigger letters. A style that keeps
+    each figure's own size (:data:`SCREEN`) leaves the figure as it is."""
+    if style.size is None:
+        return
+    fig.set_size_inches(figure_size(style, fig.get_size_inches()), forward=False)
+    with contextlib.suppress(RuntimeError):  # a colorbar laid out by another engine: keep it
+        fig.set_layout_engine("constrained")
 
 
 def save_styled(fig: Any, path: str | os.PathLike, style: FigureStyle) -> Path:

@@ -14,6 +14,8 @@ scripts that also run as ``python lessons/03_gradient_descent.py``:
 * ``SGDLAB_NO_PAUSE=1``: never wait for Enter;
 * ``SGDLAB_FIGURES=DIR``: save every figure in ``DIR`` (default when saving: ``figures/`` in the
   work folder);
+* ``SGDLAB_STYLE=projector``: save figures and animations for a projector (1280x720, letters
+  1.5 times as big; see :mod:`sgdlab.style`); ``screen`` (the default) keeps each figure's size;
 * ``SGDLAB_WORKDIR=DIR``: the work folder, where lessons keep ``figures/`` and ``models/`` and
   where lessons 9–12 find the models that earlier lessons saved (see :func:`work_dir`).
 
@@ -32,9 +34,11 @@ from pathlib import Path
 
 from sgdlab.errors import SgdlabError
 from sgdlab.files import save_figure
+from sgdlab.style import STYLES, FigureStyle, fit_figure
 
 NO_PAUSE_ENV = "SGDLAB_NO_PAUSE"
 FIGURES_ENV = "SGDLAB_FIGURES"
+STYLE_ENV = "SGDLAB_STYLE"
 WORKDIR_ENV = "SGDLAB_WORKDIR"
 #: the figures' folder inside the work folder (when ``SGDLAB_FIGURES`` is not set)
 DEFAULT_FIGURES = Path("figures")
@@ -203,12 +207,23 @@ def can_open_window() -> bool:
     return backend not in _NO_WINDOW and "inline" not in backend
 
 
+def figure_style() -> FigureStyle:
+    """How this run saves figures and animations: the style that ``SGDLAB_STYLE`` names
+    (``sgdlab lesson N --projector`` sets it), else the screen's."""
+    name = os.environ.get(STYLE_ENV, "").strip().lower() or "screen"
+    if name not in STYLES:
+        raise SgdlabError(f"{STYLE_ENV}={os.environ[STYLE_ENV]!r} is not a style; use one of "
+                          f"{', '.join(STYLES)}, or unset it for the screen's")
+    return STYLES[name]
+
+
 def show(fig, name: str) -> Path | None:
     """Show a matplotlib figure the way this run can, then close it.
 
     In a notebook it appears inline, once; in a paused terminal with a display it opens in a
     window (close the window to go on). Otherwise, or whenever ``SGDLAB_FIGURES`` is set, it is
-    saved as ``<figures>/<lesson>-<name>.png`` (:func:`figure_path`) and the path is printed.
+    saved as ``<figures>/<lesson>-<name>.png`` (:func:`figure_path`) in the run's
+    :func:`figure_style` (1280x720 for a projector) and the path is printed.
 
     Returns:
         The saved PNG's path, or ``None`` when nothing was saved, and always ``None`` in a
@@ -226,7 +241,9 @@ def show(fig, name: str) -> Path | None:
         window = not in_notebook() and pausing() and can_open_window()
         if folder is not None or (not window and not in_notebook()):
             saved = figure_path(name)
-            save_figure(fig, saved)
+            style = figure_style()
+            fit_figure(fig, style)
+            save_figure(fig, saved, dpi=style.dpi)
             _say(f"figure saved: {saved}")
         if window:
             plt.show()

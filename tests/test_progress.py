@@ -7,6 +7,7 @@ bar made when a kernel is faked, and the pixel size of the rendered frames.
 
 from __future__ import annotations
 
+import argparse
 import io
 import os
 import subprocess
@@ -16,8 +17,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from sgdlab import progress
+from sgdlab import progress, teach
 from sgdlab.cli import main
+from sgdlab.errors import SgdlabError
 from sgdlab.progress import LineProgress, bar_kind, bars_off, progress_bar
 
 REPO = Path(__file__).resolve().parents[1]
@@ -154,3 +156,83 @@ def test_the_no_progress_option_switches_every_bar_off_while_the_command_runs():
         assert args.func(args) == 0
     assert seen == ["off", "terminal"]
     assert bar_kind(FakeTerminal()) == "terminal"
+
+
+# -- the projector preset for lessons: figures and animations -------------------------------------
+def _ink_box(path: Path) -> tuple[float, float]:
+    """How much of a PNG's width and height its non-white pixels span (0 to 1 each)."""
+    import numpy as np
+
+    with Image.open(path) as image:
+        pixels = np.asarray(image.convert("L"))
+    rows, cols = np.nonzero(pixels < 250)
+    return ((cols.max() - cols.min() + 1) / pixels.shape[1],
+            (rows.max() - rows.min() + 1) / pixels.shape[0])
+
+
+def test_a_lesson_for_the_projector_saves_1280x720_figures_that_fill_the_slide(
+        tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv(teach.STYLE_ENV, raising=False)
+    slide = tmp_path / "projector"
+    assert main(["lesson", "1", "--no-pause", "--figures", str(slide), "--projector",
+                 "--no-progress"]) == 0
+    with Image.open(slide / "01_tensors-data.png") as png:
+        assert png.size == (1280, 720)
+    width, height = _ink_box(slide / "01_tensors-data.png")
+    assert width > 0.9 and height > 0.9, (width, height)  # no half-empty slide
+    assert teach.STYLE_ENV not in os.environ, "the runner must restore the environment"
+    assert main(["lesson", "1", "--no-pause", "--figures", str(tmp_path / "screen")]) == 0
+    with Image.open(tmp_path / "screen" / "01_tensors-data.png") as png:
+        assert png.size != (1280, 720)  # the screen keeps the lesson's own size
+
+
+def test_show_refits_a_wide_figure_with_a_colorbar_and_names_a_wrong_style(tmp_path,
+                                                                          monkeypatch):
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    monkeypatch.setenv(teach.FIGURES_ENV, str(tmp_path))
+    monkeypatch.setenv(teach.STYLE_ENV, "projector")
+    fig, axes = plt.subplots(1, 3, figsize=(15, 3))
+    fig.colorbar(axes[0].imshow(np.eye(3)), ax=axes[0])
+    fig.tight_layout()
+    with Image.open(teach.show(fig, "wide")) as png:
+        assert png.size == (1280, 720)
+    monkeypatch.setenv(teach.STYLE_ENV, "big")
+    with pytest.raises(SgdlabError, match="'big' is not a style; use one of screen, projector"):
+        teach.figure_style()
+
+
+def test_an_animation_a_lesson_saves_for_the_projector_is_1280x720(tmp_path, monkeypatch,
+                                                                  capsys):
+    import sgdlab
+    from sgdlab import animate
+    from sgdlab.animate.probe import probe_video
+
+    x, y = sgdlab.make_linear_data(n=20, seed=7)
+    history = sgdlab.gradient_descent(x, y, lr=0.1, steps=3)
+    monkeypatch.setenv(teach.STYLE_ENV, "projector")
+    path = animate.show(history, "fit", out_dir=tmp_path, window=False)
+    video = probe_video(path)
+    assert (video.width, video.height, video.frames) == (1280, 720, 4)
+    monkeypatch.setenv(teach.STYLE_ENV, "screen")
+    video = probe_video(animate.show(history, "fit-screen", out_dir=tmp_path, window=False))
+    assert (video.width, video.height) != (1280, 720)
+
+
+def test_every_command_that_can_show_a_bar_takes_no_progress():
+    from sgdlab.cli import build_parser
+
+    def commands(parser, prefix=()):
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, sub in action.choices.items():
+                    yield from commands(sub, (*prefix, name))
+        if prefix:
+            yield " ".join(prefix), parser
+
+    with_flag = {name for name, parser in commands(build_parser())
+                 if any("--no-progress" in a.option_strings for a in parser._actions)}
+    # the commands that train, evaluate, download or render (the others show no bar)
+    assert {"demo", "lesson", "animate", "bears download",
+            "bears clean", "bears train", "bears lr-find", "bears interpret"} <= with_flag

@@ -42,14 +42,7 @@ from sgdlab.animate.writers import (
 from sgdlab.checks import check_whole_number
 from sgdlab.errors import SgdlabError
 from sgdlab.files import atomic_path
-
-
-def _inches(pixels: int, dpi: float) -> float:
-    """Figure size in inches that Agg turns into exactly ``pixels`` (it truncates)."""
-    inches = pixels / dpi
-    while int(inches * dpi) < pixels:
-        inches = float(np.nextafter(inches, np.inf))
-    return inches
+from sgdlab.style import FigureStyle, inches
 
 
 class Movie:
@@ -93,6 +86,15 @@ class Movie:
         self.build()
 
     # -- building ---------------------------------------------------------------------------
+    def restyle(self, style: FigureStyle) -> None:
+        """Draw the movie in ``style`` from now on (its pixel size and dpi, e.g. 1280x720 at
+        150 dpi on a projector), rebuilt at frame 0; a style that keeps each figure's own size
+        leaves it as it is."""
+        if style.size is None:
+            return
+        self.size, self.dpi = check_size(style.size), check_dpi(style.dpi)
+        self.build()
+
     @property
     def figure(self) -> Figure:
         """The figure (on an Agg canvas unless built for a window)."""
@@ -105,7 +107,7 @@ class Movie:
         lives on its own Agg canvas and is freed with the Movie.
         """
         width, height = self.size
-        figsize = (_inches(width, self.dpi), _inches(height, self.dpi))
+        figsize = (inches(width, self.dpi), inches(height, self.dpi))
         if pyplot:
             import matplotlib.pyplot as plt
 

@@ -15,7 +15,7 @@ from sgdlab.animate.options import DEFAULT_FPS
 from sgdlab.checks import check_choice
 from sgdlab.errors import SgdlabError
 from sgdlab.history import History
-from sgdlab.teach import can_open_window, figures_folder, in_notebook, pausing
+from sgdlab.teach import can_open_window, figure_style, figures_folder, in_notebook, pausing
 
 
 class InlineAnimation:
@@ -48,8 +48,9 @@ def show(what: Movie | History, name: str = "animation", fps: float = DEFAULT_FP
     * with a window (default: when matplotlib can open one and the run is interactive, see
       :func:`sgdlab.teach.pausing`): open it and return None when it is closed;
     * otherwise: save ``out_dir/name.mp4`` (default folder: ``$SGDLAB_FIGURES``, else
-      ``figures/`` in the work folder of :func:`sgdlab.teach.work_dir`), print where, and
-      return the path.
+      ``figures/`` in the work folder of :func:`sgdlab.teach.work_dir`) in the run's
+      :func:`~sgdlab.teach.figure_style` (1280x720 for a projector), print where, and return
+      the path.
     """
     if isinstance(what, History):
         from sgdlab.animate.scenes import line_fit
@@ -78,6 +79,7 @@ def show(what: Movie | History, name: str = "animation", fps: float = DEFAULT_FP
         what.build()  # back on an Agg canvas, ready to save
         return None
     folder = Path(out_dir) if out_dir is not None else figures_folder()
+    what.restyle(figure_style())
     path = what.save(folder / f"{name}.mp4", fps=fps)
     print(f"saved {path}")
     return path

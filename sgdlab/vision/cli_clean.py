@@ -25,6 +25,7 @@ import sys
 from pathlib import Path
 
 from sgdlab.checks import DEFAULT_SEED
+from sgdlab.progress import add_progress_option
 from sgdlab.vision.cleaner import SEEN_NOTE
 
 DEFAULT_PORT = 8001  # beside `sgdlab bears serve`'s 8000
@@ -54,7 +55,7 @@ def _learner(args: argparse.Namespace, folder: Path):
                               f"trained on ({run.get('data_folder')!r}); give the --data "
                               f"folder it was trained with")
     return checkpoint_learner(args.model, folder, classes, train, valid, seed=seed,
-                              batch_size=args.batch_size, device=args.device, progress=False)
+                              batch_size=args.batch_size, device=args.device)
 
 
 def _relabel_pair(text: str) -> tuple[str, str]:
@@ -197,4 +198,4 @@ def add_clean_command(actions) -> None:
     p.add_argument("--batch-size", type=int, default=None, help="images per batch (default 64)")
     p.add_argument("--device", choices=("cpu", "cuda"), default=None,
                    help="where to compute (default: cuda when present, else cpu)")
-    p.set_defaults(func=_clean)
+    add_progress_option(p, _clean)
